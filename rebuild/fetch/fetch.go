@@ -1,0 +1,81 @@
+// Package fetch brings every declared input into a content-addressed cache and
+// checks every byte against its digest before anything may use it.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Progress receives progress events for long operations. It may be nil.
+// Library code never prints: the CLI turns events into a progress line.
+type Progress func(Event)
+
+// Event is one progress report.
+type Event struct {
+	URI   string // what is being fetched
+	Phase string // "download", "clone", "unpack", "verify"
+	Done  int64  // bytes so far
+	Total int64  // bytes expected, -1 when unknown
+}
+
+// Item is one input brought to the local disk and verified.
+type Item struct {
+	URI    string // as declared (after any rewriting)
+	Digest string // sha256:… of the bytes (files) or of the tree (git: the commit)
+	Rev    string // commit id, for git
+	Path   string // host path: a file, or a directory when unpacked or cloned
+	Dest   string // where the build sees it
+	Size   int64  // bytes, for files
+}
+
+// Image is a builder image stored on disk as an OCI layout, by digest.
+type Image struct {
+	Ref    string // as declared
+	Digest string // sha256:… of the image manifest
+	Layout string // host path of an OCI image layout holding the image
+}
+
+// ErrDigestMismatch is wrapped by every DigestMismatchError.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+// DigestMismatchError says which input had the wrong bytes.
+type DigestMismatchError struct {
+	URI  string
+	Want string
+	Got  string
+}
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("%s: digest mismatch: declared %s, fetched %s; check the URI or update the declared digest if the change is expected", e.URI, e.Want, e.Got)
+}
+
+// Unwrap lets errors.Is(err, ErrDigestMismatch) find it.
+func (e *DigestMismatchError) Unwrap() error { return ErrDigestMismatch }
+
+// ErrUnpinned is wrapped when an input carries no digest or commit id.
+var ErrUnpinned = errors.New("input not pinned")
+
+// Scheme fetches one kind of URI into the cache.
+type Scheme interface {
+	// Handles reports whether this scheme fetches uri.
+	Handles(uri string) bool
+	// Fetch brings uri into the cache and returns the verified local item.
+	Fetch(ctx context.Context, c *Cache, req Request) (*Item, error)
+}
+
+// Request is one input to fetch.
+type Request struct {
+	URI    string // the URI, after any rewriting
+	Digest string // declared digest; required except for git (Rev)
+	Rev    string // full commit id for git URIs
+	Dir    string // folder file: URIs are relative to
+	Unpack bool   // extract an archive into a directory
+}
+
+// Cache is the content-addressed store under one root folder.
+type Cache struct {
+	Root     string
+	Progress Progress
+}

@@ -1,0 +1,121 @@
+// Package report holds the one result model of a verification and renders it
+// for people (text, HTML, Markdown) and machines (JSON, JUnit, in-toto).
+package report
+
+import (
+	"time"
+
+	"github.com/reprove/reprove/diff"
+)
+
+// SchemaVersion is the version of the JSON form of Result. Bump the major
+// part when a field changes meaning or goes away.
+const SchemaVersion = "reprove.result/v1"
+
+// Verdict is the answer to "was it built from the source it claims?".
+type Verdict string
+
+const (
+	// Reproducible: the rebuild is bit for bit the published artifact.
+	Reproducible Verdict = "reproducible"
+	// ReproducibleAfterNormalization: only the normalizations the user named differ.
+	ReproducibleAfterNormalization Verdict = "reproducible-after-normalization"
+	// NotReproducible: the rebuild differs from the published artifact.
+	NotReproducible Verdict = "not-reproducible"
+	// Error: the check itself could not be made.
+	Error Verdict = "error"
+)
+
+// ExitCode is the process exit code that goes with a verdict.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Reproducible, ReproducibleAfterNormalization:
+		return 0
+	case NotReproducible:
+		return 1
+	default:
+		return 3
+	}
+}
+
+// Result is everything one verification found. Every renderer reads it.
+type Result struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	Tool          Tool      `json:"tool"`
+	Name          string    `json:"name"`
+	Manifest      Manifest  `json:"manifest"`
+	Verdict       Verdict   `json:"verdict"`
+	Error         string    `json:"error,omitempty"` // set when Verdict is Error
+	Artifact      Artifact  `json:"artifact"`
+	Rebuilt       *File     `json:"rebuilt,omitempty"` // the rebuild's output, compared with Artifact
+	Inputs        []Input   `json:"inputs"`            // every declared source and dependency
+	Builder       Builder   `json:"builder"`
+	Backend       string    `json:"backend"`
+	Environment   []string  `json:"environment"` // KEY=VALUE the build saw, sorted
+	StartedAt     time.Time `json:"startedAt"`
+	FinishedAt    time.Time `json:"finishedAt"`
+	Timings       []Timing  `json:"timings"`
+	BuildLog      string    `json:"buildLog,omitempty"` // path of the kept build log
+	// FirstDifference is the offset of the first differing byte, -1 when equal.
+	FirstDifference int64         `json:"firstDifference"`
+	Diff            *diff.Summary `json:"diff,omitempty"`    // nil when digests are equal
+	Adapter         *Adapter      `json:"adapter,omitempty"` // set when the manifest was inferred
+}
+
+// Tool names the verifier.
+type Tool struct {
+	Name    string `json:"name"`    // "reprove"
+	Version string `json:"version"` // module version or "devel"
+	ID      string `json:"id"`      // verifier id for attestations
+}
+
+// Manifest identifies the declared-inputs file that drove the run.
+type Manifest struct {
+	Path   string `json:"path,omitempty"` // where it was read, empty when inferred
+	Digest string `json:"digest"`         // sha256 of its canonical bytes
+	Body   any    `json:"body,omitempty"` // the manifest itself, as parsed
+}
+
+// Artifact is the published thing under test.
+type Artifact struct {
+	URI    string `json:"uri"`
+	Digest string `json:"digest"`           // sha256:… of the fetched artifact (as declared)
+	Member string `json:"member,omitempty"` // file inside the artifact that was compared
+	File   *File  `json:"file,omitempty"`   // what was compared: the artifact, or its member
+}
+
+// File is a local file with its digest and size.
+type File struct {
+	Path   string `json:"path,omitempty"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// Input is one declared source or dependency set.
+type Input struct {
+	Kind   string `json:"kind"` // "source", "deps"
+	URI    string `json:"uri"`
+	Digest string `json:"digest,omitempty"` // sha256:… of the fetched bytes or tree
+	Rev    string `json:"rev,omitempty"`    // commit id for git sources
+	Dest   string `json:"dest"`             // where the build saw it
+}
+
+// Builder is the image the rebuild ran in.
+type Builder struct {
+	Image  string `json:"image"`  // as declared
+	Digest string `json:"digest"` // sha256:… manifest digest
+}
+
+// Timing is how long one phase took.
+type Timing struct {
+	Phase    string        `json:"phase"` // "fetch", "build", "compare"
+	Duration time.Duration `json:"durationNs"`
+}
+
+// Adapter records how a manifest was inferred from the artifact itself.
+type Adapter struct {
+	Name    string   `json:"name"`              // "go"
+	Tried   []string `json:"tried"`             // candidates in the order tried
+	Matched string   `json:"matched,omitempty"` // the candidate that reproduced, if any
+	Notes   []string `json:"notes,omitempty"`   // what was inferred and from where
+}
