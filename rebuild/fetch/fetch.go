@@ -79,3 +79,20 @@ type Cache struct {
 	Root     string
 	Progress Progress
 }
+
+// DepsResolver resolves a language's dependency set on the host from a lock
+// file that an already fetched, pinned source carries, verifies every piece
+// against that lock, and returns a read-only tree to mount into the build.
+type DepsResolver interface {
+	// Kind is the manifest's deps kind this resolver handles: "gomod".
+	Kind() string
+	// Resolve builds (or finds in the cache) the dependency tree.
+	Resolve(ctx context.Context, c *Cache, req DepsRequest) (*Item, error)
+}
+
+// DepsRequest is one deps entry, with its source already on disk.
+type DepsRequest struct {
+	SourceDir string // host path of the fetched source that carries the lock
+	Dir       string // folder inside SourceDir holding the lock ("." by default)
+	Dest      string // where the build sees the tree
+}
