@@ -9,65 +9,65 @@ const APIVersion = "reprove/v1"
 
 // Manifest is everything that can change the bits of a rebuild.
 type Manifest struct {
-	APIVersion string   `json:"apiVersion"`
-	Name       string   `json:"name"`
-	Artifact   Artifact `json:"artifact"`
-	Sources    []Source `json:"sources,omitempty"`
-	Deps       []Dep    `json:"deps,omitempty"`
-	Builder    Builder  `json:"builder"`
-	Build      Build    `json:"build"`
+	APIVersion string   `json:"apiVersion" yaml:"apiVersion"`
+	Name       string   `json:"name" yaml:"name"`
+	Artifact   Artifact `json:"artifact" yaml:"artifact"`
+	Sources    []Source `json:"sources,omitempty" yaml:"sources,omitempty"`
+	Deps       []Dep    `json:"deps,omitempty" yaml:"deps,omitempty"`
+	Builder    Builder  `json:"builder" yaml:"builder"`
+	Build      Build    `json:"build" yaml:"build"`
 
 	// Dir is the folder file: URIs are relative to (the manifest's folder).
-	Dir string `json:"-"`
+	Dir string `json:"-" yaml:"-"`
 	// Path is where the manifest was read from; empty when it was inferred.
-	Path string `json:"-"`
+	Path string `json:"-" yaml:"-"`
 }
 
 // Artifact is the published thing under test.
 type Artifact struct {
-	URI    string `json:"uri"`
-	Digest string `json:"digest"`
-	Member string `json:"member,omitempty"` // compare one file inside an archive artifact
+	URI    string `json:"uri" yaml:"uri"`
+	Digest string `json:"digest" yaml:"digest"`
+	Member string `json:"member,omitempty" yaml:"member,omitempty"` // compare one file inside an archive artifact
 }
 
 // Source is one declared source input, pinned by digest or (for git) rev.
 type Source struct {
-	URI    string `json:"uri"`
-	Digest string `json:"digest,omitempty"`
-	Rev    string `json:"rev,omitempty"` // full commit id, for git+ URIs
-	Dest   string `json:"dest"`
-	Unpack bool   `json:"unpack,omitempty"` // extract zip/tar(.gz|.xz|.zst) into dest
+	URI    string `json:"uri" yaml:"uri"`
+	Digest string `json:"digest,omitempty" yaml:"digest,omitempty"`
+	Rev    string `json:"rev,omitempty" yaml:"rev,omitempty"` // full commit id, for git+ URIs
+	Dest   string `json:"dest" yaml:"dest"`
+	Unpack bool   `json:"unpack,omitempty" yaml:"unpack,omitempty"` // extract zip/tar(.gz|.xz|.zst) into dest
 }
 
 // Dep asks for a language's dependency set to be resolved on the host from a
 // lock file that a pinned source carries, verified against it, and mounted
 // read-only at Dest.
 type Dep struct {
-	Kind   string `json:"kind"`          // "gomod": every module in go.sum, as a file GOPROXY
-	Source string `json:"source"`        // dest of the source that carries the lock, e.g. /src
-	Dir    string `json:"dir,omitempty"` // folder inside that source holding go.sum; "." by default
-	Dest   string `json:"dest"`          // where the build sees it, e.g. /deps/gomod
+	Kind   string `json:"kind" yaml:"kind"`                   // "gomod": every module in go.sum, as a file GOPROXY
+	Source string `json:"source" yaml:"source"`               // dest of the source that carries the lock, e.g. /src
+	Dir    string `json:"dir,omitempty" yaml:"dir,omitempty"` // folder inside that source holding go.sum; "." by default
+	Dest   string `json:"dest" yaml:"dest"`                   // where the build sees it, e.g. /deps/gomod
 }
 
 // Builder names the image the rebuild runs in.
 type Builder struct {
-	Image string `json:"image"` // oci://REPO@sha256:… or oci-layout:DIR@sha256:…
+	Image string `json:"image" yaml:"image"` // oci://REPO@sha256:… or oci-layout:DIR@sha256:…
 }
 
 // Build says how to rebuild.
 type Build struct {
-	Workdir   string            `json:"workdir,omitempty"`
-	Env       map[string]string `json:"env,omitempty"`
-	Script    string            `json:"script"`
-	Output    string            `json:"output"`
-	Timeout   Duration          `json:"timeout,omitempty"`
-	Resources Resources         `json:"resources,omitempty"`
+	Workdir   string            `json:"workdir,omitempty" yaml:"workdir,omitempty"`
+	Env       map[string]string `json:"env,omitempty" yaml:"env,omitempty"`
+	Script    string            `json:"script" yaml:"script"`
+	Output    string            `json:"output" yaml:"output"`
+	Timeout   Duration          `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	Resources Resources         `json:"resources,omitempty" yaml:"resources,omitempty"`
 }
 
 // Resources limits what the build may use.
 type Resources struct {
-	Memory ByteSize `json:"memory,omitempty"` // e.g. 4GiB
-	Pids   int64    `json:"pids,omitempty"`
+	Memory ByteSize `json:"memory,omitempty" yaml:"memory,omitempty"` // e.g. 4GiB
+	Pids   int64    `json:"pids,omitempty" yaml:"pids,omitempty"`
 }
 
 // Duration is a time.Duration written as "30m" in manifests.

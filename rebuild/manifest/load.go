@@ -1,0 +1,289 @@
+package manifest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// ErrInvalid is wrapped by every error about a manifest's content.
+var ErrInvalid = errors.New("invalid manifest")
+
+// Problem is one thing wrong with a manifest, at a field path such as
+// "sources[1].digest".
+type Problem struct {
+	Field string
+	Msg   string
+}
+
+// Error lists every problem found in one manifest.
+type Error struct {
+	Source   string // file name, or "manifest" when not read from a file
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		fmt.Fprintf(&b, "%s: %s: %s", e.Source, e.Problems[0].Field, e.Problems[0].Msg)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s: %d problems:", e.Source, len(e.Problems))
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Msg)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Load reads a manifest file (YAML or JSON), checks its shape and validates
+// it. It also returns the sha256 digest of the file's bytes.
+func Load(path string) (*Manifest, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading manifest: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := Parse(b, path)
+	if err != nil {
+		return nil, "", err
+	}
+	m.Path = abs
+	m.Dir = filepath.Dir(abs)
+	sum := sha256.Sum256(b)
+	return m, "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// Parse reads a manifest from bytes; name is used in errors. It rejects
+// unknown fields and wrong types with the field's path, then validates.
+func Parse(b []byte, name string) (*Manifest, error) {
+	js, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return nil, &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: fmt.Sprintf("not valid YAML or JSON: %v", err)}}}
+	}
+	var doc any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return nil, &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: err.Error()}}}
+	}
+	if doc == nil {
+		return nil, &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: "empty manifest: start from `reprove init ARTIFACT` or the example in the README"}}}
+	}
+	var probs []Problem
+	checkShape(manifestShape, doc, "", &probs)
+	if len(probs) > 0 {
+		return nil, &Error{Source: name, Problems: probs}
+	}
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: err.Error()}}}
+	}
+	if err := validate(&m, name); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+type kind int
+
+const (
+	kObject kind = iota
+	kList
+	kString
+	kBool
+	kInt
+	kDuration
+	kSize
+	kStringMap
+)
+
+type shape struct {
+	kind   kind
+	fields map[string]*shape
+	elem   *shape
+}
+
+var (
+	str  = &shape{kind: kString}
+	obj  = func(f map[string]*shape) *shape { return &shape{kind: kObject, fields: f} }
+	list = func(e *shape) *shape { return &shape{kind: kList, elem: e} }
+)
+
+var manifestShape = obj(map[string]*shape{
+	"apiVersion": str,
+	"name":       str,
+	"artifact":   obj(map[string]*shape{"uri": str, "digest": str, "member": str}),
+	"sources": list(obj(map[string]*shape{
+		"uri": str, "digest": str, "rev": str, "dest": str, "unpack": {kind: kBool},
+	})),
+	"deps":    list(obj(map[string]*shape{"kind": str, "source": str, "dir": str, "dest": str})),
+	"builder": obj(map[string]*shape{"image": str}),
+	"build": obj(map[string]*shape{
+		"workdir": str,
+		"env":     {kind: kStringMap},
+		"script":  str,
+		"output":  str,
+		"timeout": {kind: kDuration},
+		"resources": obj(map[string]*shape{
+			"memory": {kind: kSize},
+			"pids":   {kind: kInt},
+		}),
+	}),
+})
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return "a string"
+	case bool:
+		return "true/false"
+	case float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func checkShape(s *shape, v any, path string, probs *[]Problem) {
+	bad := func(want string) {
+		*probs = append(*probs, Problem{Field: path, Msg: fmt.Sprintf("want %s, got %s", want, typeName(v))})
+	}
+	switch s.kind {
+	case kObject:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("a mapping")
+			return
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fs, ok := s.fields[k]
+			if !ok {
+				msg := "unknown field"
+				if near := nearest(k, s.fields); near != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", near)
+				} else {
+					msg += "; known fields: " + strings.Join(fieldNames(s.fields), ", ")
+				}
+				*probs = append(*probs, Problem{Field: join(path, k), Msg: msg})
+				continue
+			}
+			checkShape(fs, m[k], join(path, k), probs)
+		}
+	case kList:
+		l, ok := v.([]any)
+		if !ok {
+			bad("a list")
+			return
+		}
+		for i, e := range l {
+			checkShape(s.elem, e, fmt.Sprintf("%s[%d]", path, i), probs)
+		}
+	case kString:
+		if _, ok := v.(string); !ok {
+			bad("a string (quote it)")
+		}
+	case kBool:
+		if _, ok := v.(bool); !ok {
+			bad("true or false")
+		}
+	case kInt:
+		if f, ok := v.(float64); !ok || f != float64(int64(f)) {
+			bad("a whole number")
+		}
+	case kDuration:
+		var d Duration
+		b, _ := json.Marshal(v)
+		if err := d.UnmarshalJSON(b); err != nil {
+			*probs = append(*probs, Problem{Field: path, Msg: err.Error()})
+		}
+	case kSize:
+		var n ByteSize
+		b, _ := json.Marshal(v)
+		if err := n.UnmarshalJSON(b); err != nil {
+			*probs = append(*probs, Problem{Field: path, Msg: err.Error()})
+		}
+	case kStringMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("a mapping of names to strings")
+			return
+		}
+		for k, e := range m {
+			if _, ok := e.(string); !ok {
+				*probs = append(*probs, Problem{Field: join(path, k), Msg: fmt.Sprintf("want a string (quote it: %s: \"…\"), got %s", k, typeName(e))})
+			}
+		}
+	}
+}
+
+func fieldNames(f map[string]*shape) []string {
+	names := make([]string, 0, len(f))
+	for k := range f {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// nearest returns the known field closest to k when it is a likely typo.
+func nearest(k string, fields map[string]*shape) string {
+	best, bestD := "", 3
+	for _, f := range fieldNames(fields) {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(f)); d < bestD {
+			best, bestD = f, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
