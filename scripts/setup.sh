@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what reprove's demo and tests need on a Debian machine, as root.
+# Sourced by demo.sh and test.sh; installs only what is missing.
+set -euo pipefail
+
+REPROVE_APT_PACKAGES=(
+	runc            # the default sandbox backend
+	git             # git+ sources, test repositories
+	busybox-static  # the fixture builder images
+	ca-certificates
+	openssl         # attestation tests verify DSSE signatures with it
+	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures
+	chromium        # the HTML report test
+	iproute2        # sandbox network checks
+)
+
+reprove_setup() {
+	local missing=()
+	for p in "${REPROVE_APT_PACKAGES[@]}" "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	# imagebuild uses `apt-get download`, which needs package lists.
+	if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "reprove: missing packages (${missing[*]:-apt lists}); run this script as root" >&2
+			return 1
+		fi
+		echo "reprove: installing: ${missing[*]:-(package lists only)}" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >&2
+		if [ ${#missing[@]} -gt 0 ]; then
+			apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+		fi
+	fi
+	if ! command -v go >/dev/null 2>&1; then
+		if [ -x /usr/local/go/bin/go ]; then
+			export PATH=/usr/local/go/bin:$PATH
+		else
+			echo "reprove: Go is missing: install Go 1.23 or newer (/usr/local/go)" >&2
+			return 1
+		fi
+	fi
+}

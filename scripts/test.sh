@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing, vets, and runs every test, including the ones
+# that run real containers, and each fuzz target briefly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+reprove_setup
+
+export REPROVE_TEST_DEBS=$PWD/.cache/debs
+mkdir -p "$REPROVE_TEST_DEBS"
+# Machines that reach the package registries run the end-to-end tests too.
+if [ "${CI:-}" = true ]; then export REPROVE_E2E=${REPROVE_E2E:-1}; fi
+
+echo "==> go vet" >&2
+go vet ./...
+echo "==> gofmt" >&2
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "not gofmt-formatted: $unformatted" >&2; exit 1; fi
+
+echo "==> go test" >&2
+go test -race -count=1 -timeout 25m ./...
+
+echo "==> fuzz targets (briefly)" >&2
+fuzztime=${REPROVE_FUZZTIME:-5s}
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "--- $pkg $t" >&2
+		go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >/dev/null
+	done
+done
+echo "==> all tests passed" >&2
