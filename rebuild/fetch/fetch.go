@@ -35,6 +35,7 @@ type Image struct {
 	Ref    string // as declared
 	Digest string // sha256:… of the image manifest
 	Layout string // host path of an OCI image layout holding the image
+	Index  string // sha256:… of the pinned index when Ref pinned one; Digest is then its image for this machine
 }
 
 // ErrDigestMismatch is wrapped by every DigestMismatchError.

@@ -1,0 +1,196 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Fetcher brings declared inputs into a Cache. It is safe for concurrent use,
+// and several processes may share one cache folder.
+type Fetcher struct {
+	cache    Cache // a copy, carrying the progress callback to schemes
+	schemes  []Scheme
+	rewrites []Rewrite
+	client   *http.Client
+	progress Progress
+	dir      string
+	insecure bool
+}
+
+// Option configures a Fetcher.
+type Option func(*Fetcher)
+
+// Rewrite replaces the prefix Old of a URI with New before fetching, like
+// git's insteadOf (--replace-source OLD=NEW). The declared digest or commit
+// is still enforced on what the new location serves.
+type Rewrite struct {
+	Old string
+	New string
+}
+
+// WithSchemes adds schemes tried, in order, before the built-in ones.
+func WithSchemes(s ...Scheme) Option {
+	return func(f *Fetcher) { f.schemes = append(f.schemes, s...) }
+}
+
+// WithRewrites sets URI prefix rewrites; the longest matching Old wins.
+func WithRewrites(r []Rewrite) Option {
+	return func(f *Fetcher) { f.rewrites = append(f.rewrites, r...) }
+}
+
+// WithHTTPClient sets the client for https:// and http:// downloads and,
+// through its Transport, for registry pulls.
+func WithHTTPClient(c *http.Client) Option {
+	return func(f *Fetcher) { f.client = c }
+}
+
+// WithProgress sets the callback that receives progress events.
+func WithProgress(p Progress) Option {
+	return func(f *Fetcher) { f.progress = p }
+}
+
+// WithDir sets the folder that relative oci-layout: folders, and file: URIs
+// of requests without a Dir, are resolved against (the manifest's folder).
+func WithDir(dir string) Option {
+	return func(f *Fetcher) { f.dir = dir }
+}
+
+// WithInsecure lets oci:// pulls use plain http for every registry, not
+// only for loopback ones (which always may).
+func WithInsecure() Option {
+	return func(f *Fetcher) { f.insecure = true }
+}
+
+// New returns a Fetcher that stores into c.
+func New(c *Cache, opts ...Option) *Fetcher {
+	f := &Fetcher{cache: *c}
+	for _, o := range opts {
+		o(f)
+	}
+	if f.client == nil {
+		f.client = http.DefaultClient
+	}
+	if f.progress != nil {
+		f.cache.Progress = f.progress
+	}
+	f.progress = f.cache.Progress
+	return f
+}
+
+// Cache returns the cache the fetcher stores into (with its progress callback).
+func (f *Fetcher) Cache() *Cache { return &f.cache }
+
+// HTTPClient returns the client downloads use, for schemes that download.
+func (f *Fetcher) HTTPClient() *http.Client { return f.client }
+
+// Rewrite applies the fetcher's URI rewrites to uri.
+func (f *Fetcher) Rewrite(uri string) string {
+	best := -1
+	for i, r := range f.rewrites {
+		if r.Old != "" && strings.HasPrefix(uri, r.Old) && (best < 0 || len(r.Old) > len(f.rewrites[best].Old)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return uri
+	}
+	return f.rewrites[best].New + strings.TrimPrefix(uri, f.rewrites[best].Old)
+}
+
+// Fetch brings one input into the cache and verifies it: against its digest
+// for files, against its commit id for git. With req.Unpack the archive is
+// extracted into a tree keyed by its digest and Item.Path is that folder.
+// A cached input is returned without any network access.
+func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Item, error) {
+	declared := req.URI
+	req.URI = f.Rewrite(req.URI)
+	if req.Dir == "" {
+		req.Dir = f.dir
+	}
+	s, err := f.scheme(req.URI)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.Fetch(ctx, &f.cache, req)
+	if err != nil {
+		if req.URI != declared {
+			return nil, fmt.Errorf("%w (rewritten from %s)", err, declared)
+		}
+		return nil, err
+	}
+	if req.Unpack {
+		if fi, err := os.Stat(it.Path); err == nil && fi.Mode().IsRegular() {
+			dir, err := f.unpackBlob(ctx, req.URI, it)
+			if err != nil {
+				return nil, err
+			}
+			it.Path = dir
+		}
+	}
+	return it, nil
+}
+
+func (f *Fetcher) scheme(uri string) (Scheme, error) {
+	for _, s := range f.schemes {
+		if s.Handles(uri) {
+			return s, nil
+		}
+	}
+	for _, s := range []Scheme{gitScheme{}, fileScheme{}, httpScheme{client: f.client}} {
+		if s.Handles(uri) {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: unsupported URI scheme; use file:, https://, git+https:// or git+file: (with rev), oci:// or oci-layout: for images, or a scheme such as gomod: or npm: when it is installed", uri)
+}
+
+// unpackBlob extracts a fetched archive into trees/unpack/<digest>.
+func (f *Fetcher) unpackBlob(ctx context.Context, uri string, it *Item) (string, error) {
+	f.cache.progress(Event{URI: uri, Phase: "unpack", Done: 0, Total: -1})
+	dir, err := f.cache.PutTree("unpack", it.Digest, func(dir string) error {
+		return Unpack(ctx, it.Path, dir)
+	})
+	if err != nil {
+		return "", fmt.Errorf("unpacking %s: %w", uri, err)
+	}
+	return dir, nil
+}
+
+// parseDigest checks a declared digest; an empty one is ErrUnpinned.
+func parseDigest(uri, d string) (digest.Digest, error) {
+	if d == "" {
+		return "", fmt.Errorf("%s: %w: no digest declared; add digest: sha256:<hex> (sha256sum of the file)", uri, ErrUnpinned)
+	}
+	dg, err := digest.Parse(d)
+	if err != nil {
+		return "", fmt.Errorf("%s: declared digest %q is not valid (%v); write it as sha256:<64 hex digits>", uri, d, err)
+	}
+	if dg.Algorithm() != digest.SHA256 {
+		return "", fmt.Errorf("%s: declared digest %q: only sha256 is supported; write it as sha256:<64 hex digits>", uri, d)
+	}
+	return dg, nil
+}
+
+// DefaultCacheDir is $REPROVE_CACHE_DIR, else $XDG_CACHE_HOME/reprove, else
+// ~/.cache/reprove.
+func DefaultCacheDir() (string, error) {
+	if d := os.Getenv("REPROVE_CACHE_DIR"); d != "" {
+		return filepath.Abs(d)
+	}
+	// The XDG spec says a relative path is invalid and to be ignored.
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "reprove"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errors.New("no cache folder: HOME is not set; set REPROVE_CACHE_DIR or pass --cache-dir")
+	}
+	return filepath.Join(home, ".cache", "reprove"), nil
+}
