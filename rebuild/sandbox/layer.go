@@ -1,0 +1,211 @@
+package sandbox
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// layerApplier applies image layers, lowest first, onto a root folder the
+// way a container engine does, honouring OCI whiteouts. It never writes
+// outside root: member names with "..", hardlinks to outside and relative
+// symlinks that climb above the root are refused, and existing symlinks are
+// followed only as the container would see them (inside root).
+type layerApplier struct {
+	root     string
+	dirTimes map[string]time.Time // host dir → mtime, set once all layers are in
+}
+
+func newLayerApplier(root string) *layerApplier {
+	return &layerApplier{root: root, dirTimes: map[string]time.Time{}}
+}
+
+// memberName cleans a member name to a relative path or refuses it.
+func memberName(name string) (string, error) {
+	n := strings.TrimLeft(name, "/")
+	for _, part := range strings.Split(n, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("member %q climbs out of the root with ..: %w", name, errEscapes)
+		}
+	}
+	n = path.Clean(n)
+	if n == "." {
+		return "", nil
+	}
+	return n, nil
+}
+
+// apply reads one uncompressed layer tar from r.
+func (a *layerApplier) apply(r io.Reader) error {
+	tr := tar.NewReader(r)
+	thisLayer := map[string]bool{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading layer tar: %w", err)
+		}
+		name, err := memberName(hdr.Name)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			continue
+		}
+		if err := a.member(hdr, name, tr, thisLayer); err != nil {
+			return fmt.Errorf("layer member %s: %w", hdr.Name, err)
+		}
+	}
+}
+
+func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLayer map[string]bool) error {
+	dir, base := path.Split(name)
+	parent, err := resolveIn(a.root, dir, "/", false)
+	if err != nil {
+		return err
+	}
+	if base == whiteoutOpaque {
+		// Hide everything lower layers put in dir; keep this layer's entries.
+		ents, err := os.ReadDir(parent)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if !thisLayer[path.Join(path.Clean(dir), e.Name())] {
+				if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		gone := strings.TrimPrefix(base, whiteoutPrefix)
+		if gone == "" || gone == "." || gone == ".." {
+			return fmt.Errorf("bad whiteout name")
+		}
+		return os.RemoveAll(filepath.Join(parent, gone))
+	}
+	thisLayer[name] = true
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	target := filepath.Join(parent, base)
+	if fi, err := os.Lstat(target); err == nil {
+		if !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
+			if err := os.RemoveAll(target); err != nil {
+				return err
+			}
+		}
+	}
+	mode := os.FileMode(hdr.Mode & 0o777)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		a.dirTimes[target] = hdr.ModTime
+	case tar.TypeReg, tar.TypeRegA:
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	case tar.TypeSymlink:
+		if hdr.Linkname == "" {
+			return errors.New("symlink with an empty target")
+		}
+		if !path.IsAbs(hdr.Linkname) {
+			if j := path.Join(path.Dir(name), hdr.Linkname); j == ".." || strings.HasPrefix(j, "../") {
+				return fmt.Errorf("symlink to %q climbs above the root: %w", hdr.Linkname, errEscapes)
+			}
+		}
+		if err := os.Symlink(hdr.Linkname, target); err != nil {
+			return err
+		}
+		t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
+		_ = unix.Lutimes(target, []unix.Timeval{t, t}) // best effort: link times do not reach builds
+		return os.Lchown(target, hdr.Uid, hdr.Gid)
+	case tar.TypeLink:
+		ln, err := memberName(hdr.Linkname)
+		if err != nil || ln == "" {
+			return fmt.Errorf("hardlink to %q, which is not inside the image: %w", hdr.Linkname, errEscapes)
+		}
+		ld, lb := path.Split(ln)
+		lparent, err := resolveIn(a.root, ld, "/", false)
+		if err != nil {
+			return err
+		}
+		src := filepath.Join(lparent, lb)
+		fi, err := os.Lstat(src)
+		if err != nil {
+			return fmt.Errorf("hardlink to %s: %w", hdr.Linkname, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("hardlink to %s, which is not a regular file", hdr.Linkname)
+		}
+		return os.Link(src, target)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		// Devices and fifos are not needed: the sandbox gives /dev.
+		return nil
+	default:
+		// Extended headers are consumed by archive/tar; other types
+		// (GNU sparse, volume labels) have no place in a rootfs.
+		return fmt.Errorf("unsupported member type %q", hdr.Typeflag)
+	}
+	if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+		return err
+	}
+	// After chown, which clears set-id bits.
+	setid := os.FileMode(0)
+	if hdr.Mode&0o4000 != 0 {
+		setid |= os.ModeSetuid
+	}
+	if hdr.Mode&0o2000 != 0 {
+		setid |= os.ModeSetgid
+	}
+	if hdr.Mode&0o1000 != 0 {
+		setid |= os.ModeSticky
+	}
+	if err := os.Chmod(target, mode|setid); err != nil {
+		return err
+	}
+	if hdr.Typeflag != tar.TypeDir {
+		return os.Chtimes(target, hdr.ModTime, hdr.ModTime)
+	}
+	return nil
+}
+
+// finish sets folder mtimes, which adding their children disturbed.
+func (a *layerApplier) finish() error {
+	for d, t := range a.dirTimes {
+		if err := os.Chtimes(d, t, t); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
