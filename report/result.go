@@ -60,6 +60,28 @@ type Result struct {
 	FirstDifference int64         `json:"firstDifference"`
 	Diff            *diff.Summary `json:"diff,omitempty"`    // nil when digests are equal
 	Adapter         *Adapter      `json:"adapter,omitempty"` // set when the manifest was inferred
+	// Mode says what produced the result: ModeVerify (also when empty) for a
+	// rebuild, ModeDiff for a plain comparison of two files.
+	Mode Mode `json:"mode,omitempty"`
+	// InputAttestations are attestations the run relied on, such as the SLSA
+	// provenance a manifest was imported from.
+	InputAttestations []Ref `json:"inputAttestations,omitempty"`
+}
+
+// Mode says what produced a Result.
+type Mode string
+
+const (
+	// ModeVerify is a rebuild compared with the published artifact.
+	ModeVerify Mode = "verify"
+	// ModeDiff is a comparison of two given files, with no rebuild.
+	ModeDiff Mode = "diff"
+)
+
+// Ref points at a document by location and digest.
+type Ref struct {
+	URI    string `json:"uri"`
+	Digest string `json:"digest"` // sha256:…
 }
 
 // Tool names the verifier.
