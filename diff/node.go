@@ -38,6 +38,8 @@ type Node struct {
 	Size2    int64    `json:"size2,omitempty"`        // size of the right content in bytes, when known
 	Causes   []string `json:"causes,omitempty"`       // IDs of the Causes that explain this node
 	Details  []*Node  `json:"details,omitempty"`      // differences inside this pair
+	Name1    string   `json:"name1,omitempty"`        // name inside the parent on the left, as diffoscope shows it ("usr/bin/x", "file list")
+	Name2    string   `json:"name2,omitempty"`        // name inside the parent on the right
 }
 
 // Cause is a likely reason for a set of differences, with the fix to try.
@@ -58,4 +60,6 @@ type Summary struct {
 	Causes         []Cause  `json:"causes,omitempty"`         // most explaining first
 	Limits         []string `json:"limits,omitempty"`         // each limit hit, said for people
 	Normalizations []string `json:"normalizations,omitempty"` // passes that changed bytes
+	Digest1        string   `json:"digest1,omitempty"`        // "sha256:…" of the left input, when it is a file
+	Digest2        string   `json:"digest2,omitempty"`        // "sha256:…" of the right input, when it is a file
 }

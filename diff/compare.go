@@ -1,0 +1,500 @@
+package diff
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Format is one file format the engine understands. Each lives in its own
+// file and is registered in formats; detection is by content, never by name.
+// The set is closed: compare uses the engine's internals.
+type Format interface {
+	// Name is the format's short name, as shown in Node.Format.
+	Name() string
+	// Detect reports whether head, the first bytes of an input (up to 8 KiB),
+	// starts a value of this format.
+	Detect(head []byte) bool
+	// compare explains how a and b, both of this format and known to differ,
+	// differ. An error means the input is malformed; the engine then compares
+	// the pair as bytes and says so.
+	compare(c *comparer, a, b *input, depth int) (*Node, error)
+}
+
+// formats in detection order: strong magic first, weak guesses last.
+var formats = []Format{
+	elfFormat{},
+	zipFormat{},
+	gzipFormat{},
+	bzip2Format{},
+	xzFormat{},
+	zstdFormat{},
+	arFormat{},
+	cpioFormat{},
+	tarFormat{},
+	lzmaFormat{},
+	jsonFormat{},
+	textFormat{},
+	binaryFormat{},
+}
+
+const headSize = 8 << 10
+
+// Formats lists the names of the formats the engine recognises, in
+// detection order, plus "dir".
+func Formats() []string {
+	names := []string{"dir"}
+	for _, f := range formats {
+		names = append(names, f.Name())
+	}
+	return names
+}
+
+func detect(head []byte) Format {
+	for _, f := range formats {
+		if f.Detect(head) {
+			return f
+		}
+	}
+	return binaryFormat{}
+}
+
+// comparer holds the state of one comparison: options, limits hit, report
+// bytes spent, temporary files, normalizations that changed something.
+type comparer struct {
+	ctx         context.Context
+	opts        Options
+	norm        map[string]bool
+	tmpDir      string
+	closers     []io.Closer
+	mu          sync.Mutex        // guards open and tmpDir: sides are listed concurrently
+	open        map[*os.File]bool // files opened for members, closed by release or at the end
+	reportBytes int64
+	limits      []string
+	limitSeen   map[string]bool
+	normHits    map[string]bool
+	suppressed  int
+}
+
+// fatalError marks errors that are not about malformed input (temporary
+// files, cancellation): they stop the comparison.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+func newComparer(ctx context.Context, a, b string, opts Options) (*comparer, error) {
+	if err := ValidateNormalizations(opts.Normalize); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults(a, b)
+	for _, g := range opts.Exclude {
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("exclude pattern %q: %w", g, err)
+		}
+	}
+	c := &comparer{ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string]bool{}}
+	for _, n := range opts.Normalize {
+		c.norm[n] = true
+	}
+	return c, nil
+}
+
+func (c *comparer) close() error {
+	var errs []error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		errs = append(errs, c.closers[i].Close())
+	}
+	for f := range c.open {
+		errs = append(errs, f.Close())
+	}
+	if c.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(c.tmpDir))
+	}
+	return errors.Join(errs...)
+}
+
+// openTop opens a command-line input.
+func (c *comparer) openTop(p, name string) (*input, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading input %s: %w", p, err)
+	}
+	if st.IsDir() {
+		return &input{name: name, label: name, path: p, dir: true}, nil
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("input %s is neither a regular file nor a directory", p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("opening input %s: %w", p, err)
+	}
+	c.closers = append(c.closers, f)
+	return &input{name: name, label: name, size: st.Size(), ra: f}, nil
+}
+
+// tempFile makes a temporary file that lives until the comparison ends.
+func (c *comparer) tempFile() (*os.File, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tmpDir == "" {
+		d, err := os.MkdirTemp(c.opts.TempDir, "reprove-diff-")
+		if err != nil {
+			return nil, &fatalError{fmt.Errorf("making a temporary directory under %s (set Options.TempDir): %w", c.opts.TempDir, err)}
+		}
+		c.tmpDir = d
+	}
+	f, err := os.CreateTemp(c.tmpDir, "member-")
+	if err != nil {
+		return nil, &fatalError{fmt.Errorf("making a temporary file: %w", err)}
+	}
+	c.open[f] = true
+	return f, nil
+}
+
+// fileInput makes an input of an open file that release closes (and
+// removes, when temporary).
+func (c *comparer) fileInput(f *os.File, name, label string, size int64, temp bool) *input {
+	c.mu.Lock()
+	c.open[f] = true
+	c.mu.Unlock()
+	return &input{name: name, label: label, size: size, ra: f, release: func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.open[f] {
+			delete(c.open, f)
+			f.Close()
+			if temp {
+				os.Remove(f.Name())
+			}
+		}
+	}}
+}
+
+// spill copies r into memory when small, else into a temporary file, and
+// returns it as an input.
+func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
+	const memMax = 256 << 10
+	buf := make([]byte, memMax+1)
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return memInput(name, label, buf[:n]), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	f, err := c.tempFile()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(buf[:n]); err != nil {
+		return nil, &fatalError{fmt.Errorf("writing temporary copy of %s: %w", name, err)}
+	}
+	m, err := io.Copy(f, r)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, &fatalError{fmt.Errorf("writing temporary copy of %s: %w", name, err)}
+		}
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return c.fileInput(f, name, label, int64(n)+m, true), nil
+}
+
+func (c *comparer) limit(msg string) {
+	if !c.limitSeen[msg] {
+		c.limitSeen[msg] = true
+		c.limits = append(c.limits, msg)
+	}
+}
+
+// spend accounts for diff text added to the report; false means the report
+// size limit is reached and the text must be dropped.
+func (c *comparer) spend(n int) bool {
+	if c.reportBytes+int64(n) > c.opts.MaxReportSize {
+		c.limit(fmt.Sprintf("report size limit of %d bytes reached: later diffs are omitted (raise --max-report-size)", c.opts.MaxReportSize))
+		return false
+	}
+	c.reportBytes += int64(n)
+	return true
+}
+
+func (c *comparer) setUnified(n *Node, text string) {
+	if text == "" {
+		return
+	}
+	if !c.spend(len(text)) {
+		n.Comments = append(n.Comments, "diff omitted: report size limit reached")
+		return
+	}
+	n.Unified = text
+}
+
+func (c *comparer) setHex(n *Node, text string) {
+	if text == "" {
+		return
+	}
+	if !c.spend(len(text)) {
+		n.Comments = append(n.Comments, "hex diff omitted: report size limit reached")
+		return
+	}
+	n.Hex = text
+}
+
+// normalized reports whether pass is on; when it is, it records that the
+// pass hid a difference.
+func (c *comparer) normalized(pass string) bool {
+	if pass == "" || !c.norm[pass] {
+		return false
+	}
+	c.normHits[pass] = true
+	c.suppressed++
+	return true
+}
+
+func (c *comparer) excluded(memberPath string) bool {
+	for _, g := range c.opts.Exclude {
+		if ok, _ := path.Match(g, memberPath); ok {
+			return true
+		}
+		if ok, _ := path.Match(g, strings.TrimPrefix(memberPath, "./")); ok {
+			return true
+		}
+		if ok, _ := path.Match(g, path.Base(memberPath)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *comparer) progress(stage, name string) {
+	if c.opts.Progress != nil {
+		c.opts.Progress(stage, name)
+	}
+}
+
+func newNode(a, b *input, kind Kind, format string) *Node {
+	return &Node{Source1: a.name, Source2: b.name, Name1: a.label, Name2: b.label, Kind: kind, Format: format, Size1: a.size, Size2: b.size}
+}
+
+// compare is the engine's one recursive step: it returns nil when a and b
+// hold the same bytes, else a Node explaining how they differ.
+func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
+	if err := c.ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.progress("compare", a.name)
+	if a.dir || b.dir {
+		if a.dir && b.dir {
+			return dirFormat{}.compare(c, a, b, depth)
+		}
+		n := &Node{Source1: a.name, Source2: b.name, Name1: a.label, Name2: b.label, Kind: KindContent}
+		n.Comments = append(n.Comments, fmt.Sprintf("type differs: %s vs %s", typeWord(a.dir), typeWord(b.dir)))
+		return n, nil
+	}
+	same, err := sameContent(a, b)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %s and %s: %w", a.name, b.name, err)
+	}
+	if same {
+		return nil, nil
+	}
+	ha, err := a.head(headSize)
+	if err != nil {
+		return nil, err
+	}
+	hb, err := b.head(headSize)
+	if err != nil {
+		return nil, err
+	}
+	fa, fb := detect(ha), detect(hb)
+	if depth >= c.opts.MaxDepth && isContainer(fa) {
+		c.limit(fmt.Sprintf("depth limit of %d reached: deeper containers compared as bytes (raise --max-depth)", c.opts.MaxDepth))
+		n, err := c.compareLeaf(a, b, fa, fb)
+		if n != nil {
+			n.Comments = append(n.Comments, fmt.Sprintf("depth limit %d reached: compared as bytes", c.opts.MaxDepth))
+		}
+		return n, err
+	}
+	if fa.Name() != fb.Name() {
+		n, err := c.compareLeaf(a, b, fa, fb)
+		if n != nil {
+			n.Comments = append([]string{fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())}, n.Comments...)
+		}
+		return n, err
+	}
+	n, err := safeCompare(fa, c, a, b, depth)
+	if err != nil {
+		var fe *fatalError
+		if errors.As(err, &fe) || c.ctx.Err() != nil {
+			return nil, err
+		}
+		n, lerr := c.compareLeaf(a, b, textFormat{}, textFormat{})
+		if lerr != nil {
+			return nil, lerr
+		}
+		if n != nil {
+			n.Comments = append([]string{fmt.Sprintf("malformed %s: %v; compared as bytes", fa.Name(), err)}, n.Comments...)
+		}
+		return n, nil
+	}
+	return n, nil
+}
+
+func typeWord(dir bool) string {
+	if dir {
+		return "directory"
+	}
+	return "file"
+}
+
+func isContainer(f Format) bool {
+	switch f.(type) {
+	case textFormat, binaryFormat, jsonFormat:
+		return false
+	}
+	return true
+}
+
+// compareLeaf compares a and b as text when both look like text, else as
+// bytes with a hex dump.
+func (c *comparer) compareLeaf(a, b *input, fa, fb Format) (*Node, error) {
+	_, ta := fa.(textFormat)
+	_, tb := fb.(textFormat)
+	_, ja := fa.(jsonFormat)
+	_, jb := fb.(jsonFormat)
+	if (ta || ja) && (tb || jb) {
+		return textFormat{}.compare(c, a, b, 0)
+	}
+	return binaryFormat{}.compare(c, a, b, 0)
+}
+
+// wrap makes the container node for a and b holding details; nil when
+// details is empty and fallback is "".
+func wrap(a, b *input, format string, details []*Node) *Node {
+	if len(details) == 0 {
+		return nil
+	}
+	n := newNode(a, b, KindContainer, format)
+	n.Details = details
+	return n
+}
+
+// unexplained is the node a container adds when its bytes differ but no
+// member, metadata or order difference was found: the difference is in the
+// encoding (headers, padding, compression). It is not added when a
+// normalization hid differences in this container.
+func (c *comparer) unexplained(a, b *input, format string, suppressedBefore int, what string) *Node {
+	if c.suppressed > suppressedBefore {
+		return nil
+	}
+	n := newNode(a, b, KindMetadata, format)
+	n.Name1, n.Name2 = "encoding", "encoding"
+	n.Source1, n.Source2 = a.name+" (encoding)", b.name+" (encoding)"
+	n.Comments = []string{what}
+	n.Causes = []string{"archive-format"}
+	return n
+}
+
+// Compare compares a and b, paths to files or directories, and returns the
+// tree of their differences, or nil when they are identical (or identical
+// once the requested normalizations ran).
+func Compare(ctx context.Context, a, b string, opts Options) (*Node, error) {
+	c, err := newComparer(ctx, a, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.run(a, b)
+	if cerr := c.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("removing temporary files: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (c *comparer) run(a, b string) (*Node, error) {
+	ia, err := c.openTop(a, c.opts.Name1)
+	if err != nil {
+		return nil, err
+	}
+	ib, err := c.openTop(b, c.opts.Name2)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.compare(ia, ib, 0)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %s with %s: %w", a, b, err)
+	}
+	return n, nil
+}
+
+// Run compares a and b like Compare and summarises: Identical when the bytes
+// are equal (found at hashing speed, nothing else done), the causes ranked,
+// the limits hit and the normalizations that changed bytes.
+func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
+	if err := ValidateNormalizations(opts.Normalize); err != nil {
+		return nil, err
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return nil, fmt.Errorf("reading input %s: %w", a, err)
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return nil, fmt.Errorf("reading input %s: %w", b, err)
+	}
+	s := &Summary{}
+	if sa.Mode().IsRegular() && sb.Mode().IsRegular() {
+		da, db, err := hashFiles(a, b)
+		if err != nil {
+			return nil, err
+		}
+		s.Digest1, s.Digest2 = "sha256:"+hex.EncodeToString(da), "sha256:"+hex.EncodeToString(db)
+		if s.Digest1 == s.Digest2 {
+			s.Identical, s.Equivalent = true, true
+			return s, nil
+		}
+	}
+	c, err := newComparer(ctx, a, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	root, err := c.run(a, b)
+	if cerr := c.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("removing temporary files: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Root = root
+	s.Identical = root == nil && c.suppressed == 0 && s.Digest1 == s.Digest2
+	s.Equivalent = root == nil
+	s.Limits = c.limits
+	for p := range c.normHits {
+		s.Normalizations = append(s.Normalizations, p)
+	}
+	sort.Strings(s.Normalizations)
+	s.Causes = rankCauses(root)
+	return s, nil
+}
+
+// safeCompare turns a panic in a format's parser (a bug, or a library's)
+// into a malformed-input error, so untrusted bytes never crash the caller.
+func safeCompare(f Format, c *comparer, a, b *input, depth int) (n *Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = nil, fmt.Errorf("parser failed: %v", r)
+		}
+	}()
+	return f.compare(c, a, b, depth)
+}

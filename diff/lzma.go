@@ -1,0 +1,68 @@
+package diff
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// lzmaFormat compares legacy .lzma ("LZMA alone") streams: properties and
+// dictionary size apart from content.
+type lzmaFormat struct{}
+
+func (lzmaFormat) Name() string { return "lzma" }
+
+// Detect: the format has no magic; accept a 13-byte header with valid
+// properties, a dictionary size of 2^n or 2^n+2^(n-1) and a plausible size.
+func (lzmaFormat) Detect(h []byte) bool {
+	if len(h) < 14 || h[0] >= 9*5*5 {
+		return false
+	}
+	dict := binary.LittleEndian.Uint32(h[1:5])
+	if dict < 1<<12 || dict > 1<<30+1<<29 {
+		return false
+	}
+	ok := false
+	for n := 12; n <= 30; n++ {
+		if dict == 1<<n || dict == 1<<n+1<<(n-1) {
+			ok = true
+		}
+	}
+	size := binary.LittleEndian.Uint64(h[5:13])
+	return ok && (size == ^uint64(0) || size < 1<<42)
+}
+
+func (lzmaFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
+	return compareCompressed(c, a, b, depth, streamSpec{
+		format:   "lzma",
+		suffixes: [][2]string{{".tlz", ".tar"}, {".lzma", ""}},
+		header: func(h []byte) ([]metaField, int64, string, error) {
+			if len(h) < 13 {
+				return nil, 0, "", errors.New("truncated header")
+			}
+			p := int(h[0])
+			lc, lp, pb := p%9, (p/9)%5, p/45
+			dict := binary.LittleEndian.Uint32(h[1:5])
+			size := binary.LittleEndian.Uint64(h[5:13])
+			sz := "unknown"
+			if size != ^uint64(0) {
+				sz = fmt.Sprint(size)
+			}
+			return []metaField{
+					{key: "properties", value: fmt.Sprintf("lc=%d lp=%d pb=%d", lc, lp, pb), cause: "compression"},
+					{key: "dictionary size", value: fmt.Sprint(dict), cause: "compression"},
+				}, 13,
+				fmt.Sprintf("LZMA compressed data, lc=%d lp=%d pb=%d, dictionary %d, uncompressed size %s", lc, lp, pb, dict, sz), nil
+		},
+		decompress: func(r io.Reader) (io.ReadCloser, error) {
+			lr, err := lzma.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			return io.NopCloser(lr), nil
+		},
+	})
+}

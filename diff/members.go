@@ -1,0 +1,373 @@
+package diff
+
+import (
+	"archive/zip"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+)
+
+// member is one entry of a container (directory, tar, zip, ar, cpio) with
+// its metadata; content is opened only when it differs.
+type member struct {
+	name   string
+	key    string // name made unique within its listing
+	typ    string // "file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"
+	mode   fs.FileMode
+	uid    int
+	gid    int
+	uname  string
+	gname  string
+	mtime  time.Time
+	hasOwn bool // uid/gid are meaningful
+	hasMT  bool // mtime is meaningful
+	link   string
+	size   int64
+	extra  []metaField // format-specific metadata
+	// open returns the member's content as an input named for display.
+	open func(name string) (*input, error)
+	// same, when set, decides content equality more cheaply than reading
+	// both (zip: same compressed bytes and method). It may return false
+	// when unsure.
+	same func(other *member) bool
+	// compressed, when set, returns the member's stored (compressed) bytes;
+	// used to tell a compression difference from a content one.
+	compressed func() (*input, error)
+	zf         *zip.File // zip members, for same
+}
+
+// metaField is one named piece of metadata with the cause a difference in it
+// suggests and the normalization pass that hides it.
+type metaField struct {
+	key, value string
+	cause      string
+	pass       string
+}
+
+// listing is a container's members in stored order, with the format's
+// normalization passes and archive-level metadata.
+type listing struct {
+	format              string // "tar", "zip", "dir"…
+	members             []*member
+	extra               []metaField // archive-level metadata (zip comment…)
+	mtimePass           string
+	ownerPass           string
+	orderPass           string
+	ignoreMTime         bool // directories: mtimes are never compared
+	ignoreOrder         bool // directories have no order
+}
+
+// lsLine renders a member the way `tar -tv` does, for the file list diff.
+func (m *member) lsLine(showMTime bool) string {
+	var sb strings.Builder
+	sb.WriteString(modeString(m))
+	if m.hasOwn {
+		fmt.Fprintf(&sb, " %s/%s (%d/%d)", orDash(m.uname), orDash(m.gname), m.uid, m.gid)
+	}
+	fmt.Fprintf(&sb, " %10d", m.size)
+	if showMTime && m.hasMT {
+		sb.WriteString(" " + m.mtime.UTC().Format("2006-01-02 15:04:05.000000"))
+	}
+	sb.WriteString(" " + m.name)
+	if m.link != "" {
+		if m.typ == "hardlink" {
+			sb.WriteString(" link to " + m.link)
+		} else {
+			sb.WriteString(" -> " + m.link)
+		}
+	}
+	for _, f := range m.extra {
+		sb.WriteString(" " + f.key + "=" + f.value)
+	}
+	return sb.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func modeString(m *member) string {
+	t := byte('-')
+	switch m.typ {
+	case "dir":
+		t = 'd'
+	case "symlink":
+		t = 'l'
+	case "hardlink":
+		t = 'h'
+	case "char":
+		t = 'c'
+	case "block":
+		t = 'b'
+	case "fifo":
+		t = 'p'
+	case "other":
+		t = '?'
+	}
+	s := fs.FileMode(m.mode.Perm() | m.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)).String()
+	// fs.FileMode.String puts u/g/t flags first; keep ls's single-letter type.
+	return string(t) + s[len(s)-9:]
+}
+
+// compareListings compares two containers' members: order, added and
+// removed members, metadata, then the content of members that differ.
+func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*Node, error) {
+	var out []*Node
+	ma := c.filterMembers(la.members)
+	mb := c.filterMembers(lb.members)
+	idxA := indexMembers(ma)
+	idxB := indexMembers(mb)
+
+	// Archive-level metadata.
+	if n := c.compareMetaFields(a, b, la.format, "archive", la.extra, lb.extra); n != nil {
+		n.Name1, n.Name2 = "archive metadata", "archive metadata"
+		n.Source1, n.Source2 = a.name+" (archive metadata)", b.name+" (archive metadata)"
+		out = append(out, n)
+	}
+
+	// Order of the members both sides have.
+	if !la.ignoreOrder {
+		var oa, ob []string
+		for _, m := range ma {
+			if idxB[m.key] != nil {
+				oa = append(oa, m.key)
+			}
+		}
+		for _, m := range mb {
+			if idxA[m.key] != nil {
+				ob = append(ob, m.key)
+			}
+		}
+		if !equalStrings(oa, ob) && !c.normalized(la.orderPass) {
+			n := &Node{Source1: a.name, Source2: b.name, Name1: "file list", Name2: "file list", Kind: KindOrder, Format: "file-list"}
+			first := 0
+			for first < len(oa) && oa[first] == ob[first] {
+				first++
+			}
+			n.Comments = []string{fmt.Sprintf("members are in a different order, first at position %d: %s vs %s", first+1, oa[first], ob[first])}
+			if len(oa) <= 5000 {
+				c.linesDiff(n, oa, ob)
+			}
+			n.Causes = []string{"file-order"}
+			out = append(out, n)
+		}
+	}
+
+	// Removed and added.
+	for _, m := range ma {
+		if idxB[m.key] == nil {
+			n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, m.name), Name1: m.name, Name2: m.name, Kind: KindRemoved, Format: "file-list", Size1: m.size}
+			c.setUnified(n, "@@ -1 +0,0 @@\n-"+m.lsLine(!la.ignoreMTime)+"\n")
+			n.Comments = []string{"only in " + a.name}
+			out = append(out, n)
+		}
+	}
+	for _, m := range mb {
+		if idxA[m.key] == nil {
+			n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, m.name), Name1: m.name, Name2: m.name, Kind: KindAdded, Format: "file-list", Size2: m.size}
+			c.setUnified(n, "@@ -0,0 +1 @@\n+"+m.lsLine(!lb.ignoreMTime)+"\n")
+			n.Comments = []string{"only in " + b.name}
+			out = append(out, n)
+		}
+	}
+
+	// Metadata and content of common members, in the left side's order.
+	var contentPairs [][2]*member
+	for _, m := range ma {
+		o := idxB[m.key]
+		if o == nil {
+			continue
+		}
+		if n := c.compareMemberMeta(a, b, la, m, o); n != nil {
+			out = append(out, n)
+		}
+		if m.typ == o.typ && (m.typ == "file" || m.typ == "hardlink" && m.size > 0) {
+			contentPairs = append(contentPairs, [2]*member{m, o})
+		}
+	}
+	for _, p := range contentPairs {
+		if err := c.ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, o := p[0], p[1]
+		if m.same != nil && m.size == o.size && m.same(o) {
+			continue
+		}
+		ia, err := m.open(joinName(a.name, m.name))
+		if err != nil {
+			return nil, fmt.Errorf("reading member %s of %s: %w", m.name, a.name, err)
+		}
+		ib, err := o.open(joinName(b.name, o.name))
+		if err != nil {
+			return nil, fmt.Errorf("reading member %s of %s: %w", o.name, b.name, err)
+		}
+		ia.label, ib.label = m.name, o.name
+		n, err := c.compare(ia, ib, depth+1)
+		if err == nil && n == nil && m.compressed != nil && o.compressed != nil {
+			n, err = c.compareStored(m, o, ia, ib, la.format)
+		}
+		ia.done()
+		ib.done()
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// compareStored reports members whose content is equal but whose stored
+// (compressed) bytes differ.
+func (c *comparer) compareStored(m, o *member, ia, ib *input, format string) (*Node, error) {
+	sa, err := m.compressed()
+	if err != nil {
+		return nil, err
+	}
+	sb, err := o.compressed()
+	if err != nil {
+		return nil, err
+	}
+	same, err := sameContent(sa, sb)
+	if err != nil || same {
+		return nil, err
+	}
+	n := newNode(ia, ib, KindMetadata, format)
+	n.Comments = []string{fmt.Sprintf("stored (compressed) data differs: %d → %d bytes; the uncompressed content is identical", sa.size, sb.size)}
+	n.Causes = []string{"compression"}
+	return n, nil
+}
+
+func (c *comparer) filterMembers(ms []*member) []*member {
+	if len(c.opts.Exclude) == 0 {
+		return ms
+	}
+	out := ms[:0:0]
+	for _, m := range ms {
+		if !c.excluded(m.name) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// indexMembers maps each member by name; a repeated name gets "#2", "#3".
+func indexMembers(ms []*member) map[string]*member {
+	idx := make(map[string]*member, len(ms))
+	for _, m := range ms {
+		k := m.name
+		for i := 2; idx[k] != nil; i++ {
+			k = fmt.Sprintf("%s#%d", m.name, i)
+		}
+		m.key = k
+		idx[k] = m
+	}
+	return idx
+}
+
+// compareMemberMeta reports differences in type, mode, owner, mtime, link
+// target and format-specific fields of one member.
+func (c *comparer) compareMemberMeta(a, b *input, l *listing, m, o *member) *Node {
+	var comments []string
+	var causes []string
+	if m.typ != o.typ {
+		comments = append(comments, fmt.Sprintf("type: %s → %s", m.typ, o.typ))
+	} else if m.typ != "file" && m.typ != "dir" && m.size != o.size {
+		comments = append(comments, fmt.Sprintf("size: %d → %d", m.size, o.size))
+	}
+	if m.mode.Perm()|m.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != o.mode.Perm()|o.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
+		comments = append(comments, fmt.Sprintf("mode: %s → %s", modeString(m), modeString(o)))
+		causes = append(causes, "file-mode")
+	}
+	if m.hasOwn && o.hasOwn && (m.uid != o.uid || m.gid != o.gid || m.uname != o.uname || m.gname != o.gname) && !c.normalized(l.ownerPass) {
+		comments = append(comments, fmt.Sprintf("owner: %s/%s (%d/%d) → %s/%s (%d/%d)", orDash(m.uname), orDash(m.gname), m.uid, m.gid, orDash(o.uname), orDash(o.gname), o.uid, o.gid))
+		causes = append(causes, "uid-gid")
+	}
+	if !l.ignoreMTime && m.hasMT && o.hasMT && !m.mtime.Equal(o.mtime) && !c.normalized(l.mtimePass) {
+		comments = append(comments, fmt.Sprintf("mtime: %s → %s", m.mtime.UTC().Format(time.RFC3339Nano), o.mtime.UTC().Format(time.RFC3339Nano)))
+		causes = append(causes, "timestamps")
+	}
+	if m.link != o.link {
+		comments = append(comments, fmt.Sprintf("link target: %s → %s", m.link, o.link))
+		causes = append(causes, classifyText([]string{m.link}, []string{o.link})...)
+	}
+	fc, fcauses := c.diffMetaFields(m.extra, o.extra)
+	comments = append(comments, fc...)
+	causes = append(causes, fcauses...)
+	if len(comments) == 0 {
+		return nil
+	}
+	n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, o.name), Name1: m.name, Name2: o.name, Kind: KindMetadata, Format: "file-list", Comments: comments}
+	c.setUnified(n, "@@ -1 +1 @@\n-"+m.lsLine(!l.ignoreMTime)+"\n+"+o.lsLine(!l.ignoreMTime)+"\n")
+	addCause(n, causes...)
+	sort.Strings(n.Causes)
+	return n
+}
+
+func (c *comparer) diffMetaFields(fa, fb []metaField) (comments, causes []string) {
+	get := func(fs []metaField, k string) (metaField, bool) {
+		for _, f := range fs {
+			if f.key == k {
+				return f, true
+			}
+		}
+		return metaField{}, false
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, f := range fa {
+		if !seen[f.key] {
+			seen[f.key] = true
+			keys = append(keys, f.key)
+		}
+	}
+	for _, f := range fb {
+		if !seen[f.key] {
+			seen[f.key] = true
+			keys = append(keys, f.key)
+		}
+	}
+	for _, k := range keys {
+		x, okx := get(fa, k)
+		y, oky := get(fb, k)
+		if okx && oky && x.value == y.value {
+			continue
+		}
+		f := x
+		if !okx {
+			f = y
+		}
+		if c.normalized(f.pass) {
+			continue
+		}
+		vx, vy := x.value, y.value
+		if !okx {
+			vx = "(none)"
+		}
+		if !oky {
+			vy = "(none)"
+		}
+		comments = append(comments, fmt.Sprintf("%s: %s → %s", k, vx, vy))
+		if f.cause != "" {
+			causes = append(causes, f.cause)
+		}
+	}
+	return comments, causes
+}
+
+func (c *comparer) compareMetaFields(a, b *input, format, what string, fa, fb []metaField) *Node {
+	comments, causes := c.diffMetaFields(fa, fb)
+	if len(comments) == 0 {
+		return nil
+	}
+	n := newNode(a, b, KindMetadata, format)
+	n.Comments = comments
+	addCause(n, causes...)
+	return n
+}

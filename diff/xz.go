@@ -1,0 +1,46 @@
+package diff
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ulikunitz/xz"
+)
+
+// xzFormat compares xz streams: integrity check type apart from content.
+type xzFormat struct{}
+
+func (xzFormat) Name() string { return "xz" }
+
+var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+
+// Detect: the xz stream header magic.
+func (xzFormat) Detect(h []byte) bool { return len(h) >= 12 && bytes.HasPrefix(h, xzMagic) }
+
+var xzChecks = map[byte]string{0: "none", 1: "CRC32", 4: "CRC64", 10: "SHA-256"}
+
+func (xzFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
+	return compareCompressed(c, a, b, depth, streamSpec{
+		format:   "xz",
+		suffixes: [][2]string{{".txz", ".tar"}, {".xz", ""}},
+		header: func(h []byte) ([]metaField, int64, string, error) {
+			if len(h) < 12 {
+				return nil, 0, "", errors.New("truncated stream header")
+			}
+			check := xzChecks[h[7]&0x0f]
+			if check == "" {
+				check = fmt.Sprintf("type %d", h[7]&0x0f)
+			}
+			return []metaField{{key: "check", value: check, cause: "compression"}}, 12, "XZ compressed data, checksum " + check, nil
+		},
+		decompress: func(r io.Reader) (io.ReadCloser, error) {
+			xr, err := xz.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			return io.NopCloser(xr), nil
+		},
+	})
+}

@@ -1,0 +1,219 @@
+package diff
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// zipFormat compares zip archives and their families (jar, whl, apk, epub,
+// nupkg, and jmod with its 4-byte prefix): member metadata (mtime, mode,
+// method, extra fields, comments), order, and content. Members whose stored
+// bytes, method and CRC are equal are not decompressed.
+type zipFormat struct{}
+
+func (zipFormat) Name() string { return "zip" }
+
+// Detect: a local file header or an empty archive's end record, optionally
+// after jmod's "JM\x01\x00".
+func (zipFormat) Detect(h []byte) bool {
+	if bytes.HasPrefix(h, []byte("JM\x01\x00")) {
+		h = h[4:]
+	}
+	return bytes.HasPrefix(h, []byte("PK\x03\x04")) || bytes.HasPrefix(h, []byte("PK\x05\x06"))
+}
+
+func (zipFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
+	la, lb, err := listBoth(c, a, b, listZip)
+	if err != nil {
+		return nil, err
+	}
+	before := c.suppressed
+	details, err := c.compareListings(a, b, la, lb, depth)
+	if err != nil {
+		return nil, err
+	}
+	if len(details) == 0 {
+		if n := c.unexplained(a, b, la.format, before, "the archives hold the same members with the same metadata; their bytes differ in headers, data descriptors or the central directory"); n != nil {
+			details = append(details, n)
+		}
+	}
+	return wrap(a, b, la.format, details), nil
+}
+
+// zipFamily names the zip-based format by its members.
+func zipFamily(prefix bool, r *zip.Reader) string {
+	if prefix {
+		return "jmod"
+	}
+	has := map[string]bool{}
+	for _, f := range r.File {
+		has[f.Name] = true
+	}
+	switch {
+	case has["AndroidManifest.xml"]:
+		return "apk"
+	case has["mimetype"] && has["META-INF/container.xml"]:
+		return "epub"
+	case has["[Content_Types].xml"] && hasSuffixMember(r, ".nuspec"):
+		return "nupkg"
+	case hasSuffixMember(r, ".dist-info/WHEEL"):
+		return "whl"
+	case has["META-INF/MANIFEST.MF"]:
+		return "jar"
+	}
+	return "zip"
+}
+
+func hasSuffixMember(r *zip.Reader, suffix string) bool {
+	for _, f := range r.File {
+		if strings.HasSuffix(f.Name, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+var zipMethods = map[uint16]string{zip.Store: "stored", zip.Deflate: "deflate", 12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz"}
+
+func listZip(c *comparer, in *input) (*listing, error) {
+	ra, size := in.ra, in.size
+	head, err := in.head(4)
+	if err != nil {
+		return nil, err
+	}
+	prefix := bytes.Equal(head, []byte("JM\x01\x00"))
+	if prefix {
+		ra, size = io.NewSectionReader(in.ra, 4, in.size-4), in.size-4
+	}
+	r, err := zip.NewReader(ra, size)
+	if err != nil {
+		return nil, err
+	}
+	l := &listing{format: zipFamily(prefix, r), mtimePass: "zip-mtime", orderPass: "zip-order"}
+	l.extra = []metaField{{key: "archive comment", value: fmt.Sprintf("%q", r.Comment), cause: "archive-format"}}
+	for _, f := range r.File {
+		f := f
+		m := &member{name: f.Name, mode: f.Mode(), mtime: f.Modified, hasMT: true, size: int64(f.UncompressedSize64)}
+		switch {
+		case f.Mode().IsDir():
+			m.typ = "dir"
+		case f.Mode()&(1<<27) != 0: // fs.ModeSymlink
+			m.typ = "symlink"
+		default:
+			m.typ = "file"
+		}
+		method := zipMethods[f.Method]
+		if method == "" {
+			method = fmt.Sprint(f.Method)
+		}
+		m.extra = append(m.extra,
+			metaField{key: "method", value: method, cause: "compression"},
+			metaField{key: "created by", value: fmt.Sprintf("%d.%d/%s", f.CreatorVersion&0xff/10, f.CreatorVersion&0xff%10, zipHost(f.CreatorVersion>>8)), cause: "archive-format"},
+			metaField{key: "flags", value: fmt.Sprintf("0x%04x", f.Flags), cause: "archive-format"},
+		)
+		if f.Comment != "" {
+			m.extra = append(m.extra, metaField{key: "comment", value: fmt.Sprintf("%q", f.Comment)})
+		}
+		m.extra = append(m.extra, zipExtraFields(f.Extra)...)
+		if m.typ == "symlink" {
+			rc, err := f.Open()
+			if err == nil {
+				target, _ := io.ReadAll(io.LimitReader(rc, 4096))
+				rc.Close()
+				m.link = string(target)
+			}
+		}
+		if m.typ == "file" {
+			m.same = func(o *member) bool {
+				return o.zf != nil && f.Method == o.zf.Method && f.CRC32 == o.zf.CRC32 && f.CompressedSize64 == o.zf.CompressedSize64 && sameRaw(f, o.zf)
+			}
+			m.zf = f
+			m.open = func(name string) (*input, error) {
+				rc, err := f.Open()
+				if err != nil {
+					return nil, err
+				}
+				defer rc.Close()
+				return c.spill(name, f.Name, rc)
+			}
+			m.compressed = func() (*input, error) {
+				off, err := f.DataOffset()
+				if err != nil {
+					return nil, err
+				}
+				return &input{name: f.Name, size: int64(f.CompressedSize64), ra: io.NewSectionReader(ra, off, int64(f.CompressedSize64))}, nil
+			}
+		}
+		l.members = append(l.members, m)
+	}
+	return l, nil
+}
+
+// sameRaw reports whether two zip members store the same bytes.
+func sameRaw(a, b *zip.File) bool {
+	ra, err := a.OpenRaw()
+	if err != nil {
+		return false
+	}
+	rb, err := b.OpenRaw()
+	if err != nil {
+		return false
+	}
+	same, err := sameStream(ra, rb)
+	return err == nil && same
+}
+
+func zipHost(h uint16) string {
+	switch h {
+	case 0:
+		return "FAT"
+	case 3:
+		return "Unix"
+	case 10:
+		return "NTFS"
+	case 19:
+		return "OS X"
+	}
+	return fmt.Sprint(h)
+}
+
+// zipExtraFields decodes the extra fields that carry times and owners and
+// lists the others by ID.
+func zipExtraFields(extra []byte) []metaField {
+	var out []metaField
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		n := int(binary.LittleEndian.Uint16(extra[2:]))
+		if len(extra) < 4+n {
+			out = append(out, metaField{key: "extra (truncated)", value: fmt.Sprintf("%x", extra), cause: "archive-format"})
+			break
+		}
+		data := extra[4 : 4+n]
+		extra = extra[4+n:]
+		switch id {
+		case 0x5455: // extended timestamp
+			v := fmt.Sprintf("%x", data)
+			if len(data) >= 5 && data[0]&1 != 0 {
+				v = time.Unix(int64(binary.LittleEndian.Uint32(data[1:5])), 0).UTC().Format(time.RFC3339)
+			}
+			out = append(out, metaField{key: "extended timestamp", value: v, cause: "timestamps", pass: "zip-mtime"})
+		case 0x7875: // Info-ZIP new Unix uid/gid
+			out = append(out, metaField{key: "unix owner", value: fmt.Sprintf("%x", data), cause: "uid-gid"})
+		case 0x5855: // Info-ZIP old Unix
+			out = append(out, metaField{key: "unix extra", value: fmt.Sprintf("%x", data), cause: "timestamps", pass: "zip-mtime"})
+		case 0x000a: // NTFS times
+			out = append(out, metaField{key: "ntfs times", value: fmt.Sprintf("%x", data), cause: "timestamps", pass: "zip-mtime"})
+		case 0x0001: // zip64 sizes: follow from the sizes
+		case 0xcafe: // jar marker
+			out = append(out, metaField{key: "jar marker", value: "yes", cause: "archive-format"})
+		default:
+			out = append(out, metaField{key: fmt.Sprintf("extra 0x%04x", id), value: fmt.Sprintf("%x", data), cause: "archive-format"})
+		}
+	}
+	return out
+}
