@@ -115,6 +115,24 @@ func isTarHeader(b []byte) bool {
 // written outside dst, but on error dst holds what was extracted so far:
 // extract into a fresh folder (Cache.PutTree does).
 func Unpack(ctx context.Context, archive, dst string) error {
+	return UnpackWith(ctx, archive, dst, UnpackOptions{})
+}
+
+// DefaultUnpackLimit is how many bytes of file content Unpack writes at
+// most: a small archive can claim terabytes (compression, sparse entries).
+const DefaultUnpackLimit int64 = 64 << 30
+
+// UnpackOptions tunes UnpackWith.
+type UnpackOptions struct {
+	// MaxBytes caps the file bytes written; 0 means DefaultUnpackLimit.
+	MaxBytes int64
+}
+
+// UnpackWith is Unpack with options.
+func UnpackWith(ctx context.Context, archive, dst string, opts UnpackOptions) error {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultUnpackLimit
+	}
 	f, err := os.Open(archive)
 	if err != nil {
 		return fmt.Errorf("unpacking %s: %w", archive, err)
@@ -134,7 +152,7 @@ func Unpack(ctx context.Context, archive, dst string) error {
 		return fmt.Errorf("unpacking %s: %w", archive, err)
 	}
 	defer root.Close()
-	x := &extractor{ctx: ctx, archive: archive, root: root, dirs: map[string]bool{".": true}}
+	x := &extractor{ctx: ctx, archive: archive, root: root, dirs: map[string]bool{".": true}, left: opts.MaxBytes}
 	if format == FormatZip {
 		fi, err := f.Stat()
 		if err != nil {
@@ -199,6 +217,8 @@ type extractor struct {
 	root    *os.Root
 	dirs    map[string]bool // paths known to be real directories
 	modes   []dirMode       // applied last, so read-only dirs can be filled
+	left    int64           // file bytes that may still be written
+	written int64
 }
 
 type dirMode struct {
@@ -433,10 +453,17 @@ func (x *extractor) file(name string, mode fs.FileMode, mtime time.Time, r io.Re
 	if err != nil {
 		return x.errorf(name, "%v", err)
 	}
-	if _, err := io.Copy(f, readerCtx{x.ctx, r}); err != nil {
+	n, err := io.Copy(f, io.LimitReader(readerCtx{x.ctx, r}, x.left+1))
+	if err != nil {
 		f.Close()
 		return x.errorf(name, "%v", err)
 	}
+	if n > x.left {
+		f.Close()
+		return x.errorf(name, "the archive unpacks to more than %d bytes; refusing it as a likely decompression bomb", x.left+x.written)
+	}
+	x.left -= n
+	x.written += n
 	if err := f.Chmod(mode.Perm()); err != nil {
 		f.Close()
 		return x.errorf(name, "%v", err)
