@@ -1,0 +1,213 @@
+package adapter_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
+)
+
+const testImage = "oci-layout:images/git@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+// fixtureRepo makes a git repository holding module example.com/fixture
+// with a command in cmd/hello, and returns its folder and commit.
+func fixtureRepo(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":            "module example.com/fixture\n\ngo 1.21\n",
+		"cmd/hello/main.go": "package main\n\nimport \"fmt\"\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(\"hello\", version) }\n",
+		"internal/x/x.go":   "package x\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2024-01-02T03:04:05Z", "GIT_COMMITTER_DATE=2024-01-02T03:04:05Z",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", ".")
+	git("commit", "-q", "-m", "fixture")
+	return dir, git("rev-parse", "HEAD")
+}
+
+// buildFixture builds cmd/hello with the given go build flags and vcs
+// stamping on, as a release would.
+func buildFixture(t *testing.T, repo string, flags ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "hello")
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, "./cmd/hello")...)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=true", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %v: %v\n%s", flags, err, b)
+	}
+	return out
+}
+
+// goGetServer answers ?go-get=1 for example.com/fixture over TLS, and
+// returns a client that reaches it for any host name.
+func goGetServer(t *testing.T) *http.Client {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("go-get") != "1" || r.Host != "example.com" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, `<!doctype html><html><head><meta name="go-import" content="example.com/fixture git https://git.example/fixture.git"></head></html>`)
+	}))
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	tr := c.Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == "example.com:443" {
+			addr = srv.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	c.Transport = tr
+	return c
+}
+
+func localGoVersion(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := strings.Cut(string(b), "\n")
+	return v
+}
+
+// fakeToolchainProxy serves a small stand-in for the local toolchain zip:
+// inference only pins it, it never runs it.
+func fakeToolchainProxy(t *testing.T) (*gomodtest.Proxy, string) {
+	tc := gomodtest.Module{Path: "golang.org/toolchain", Version: "v0.0.1-" + localGoVersion(t) + ".linux-amd64",
+		Files: map[string]string{"bin/go": "#!", "VERSION": localGoVersion(t) + "\n"}}
+	z, err := tc.Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(z)
+	return gomodtest.NewProxy(t, tc), "sha256:" + hex.EncodeToString(h[:])
+}
+
+func fileDigest(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+func TestGoInfer(t *testing.T) {
+	repo, rev := fixtureRepo(t)
+	proxy, tcDigest := fakeToolchainProxy(t)
+	client := goGetServer(t)
+	goVer := localGoVersion(t)
+
+	tests := []struct {
+		name       string
+		flags      []string
+		wantCands  []string
+		wantScript string // of the first candidate
+	}{
+		{name: "trimpath", flags: []string{"-trimpath"},
+			wantCands:  []string{"ldflags=none"},
+			wantScript: "set -e\ngo build -buildvcs=true -trimpath -o /out/hello ./cmd/hello\n"},
+		{name: "stripped", flags: []string{"-trimpath", "-ldflags=-s -w"},
+			wantCands:  []string{"ldflags=-s -w"},
+			wantScript: "set -e\ngo build -buildvcs=true -trimpath '-ldflags=-s -w' -o /out/hello ./cmd/hello\n"},
+		{name: "version stamped", flags: []string{"-trimpath", "-ldflags=-X main.version=v1.2.3"},
+			wantCands:  []string{"ldflags=-X main.version=v1.2.3", "ldflags=none"},
+			wantScript: "set -e\ngo build -buildvcs=true -trimpath '-ldflags=-X main.version=v1.2.3' -o /out/hello ./cmd/hello\n"},
+		{name: "ldflags recorded without trimpath", flags: []string{"-ldflags=-X main.version=v2.0.0", "-tags=netgo,osusergo"},
+			wantCands:  []string{"ldflags=-X main.version=v2.0.0"},
+			wantScript: "set -e\ngo build -buildvcs=true -tags=netgo,osusergo '-ldflags=-X main.version=v2.0.0' -o /out/hello ./cmd/hello\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := buildFixture(t, repo, tt.flags...)
+			in := adapter.Input{
+				Path: bin, URI: "file:hello", Digest: fileDigest(t, bin),
+				BuilderImage: testImage, GOPROXY: proxy.URL,
+				Cache: &fetch.Cache{Root: t.TempDir()}, HTTPClient: client,
+			}
+			plan, err := adapter.Infer(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range plan.Candidates {
+				names = append(names, c.Name)
+			}
+			if diff := cmp.Diff(tt.wantCands, names); diff != "" {
+				t.Fatalf("candidates mismatch (-want +got):\n%s\nnotes: %q", diff, plan.Notes)
+			}
+			m := plan.Candidates[0].Manifest
+			if diff := cmp.Diff(tt.wantScript, m.Build.Script); diff != "" {
+				t.Errorf("script mismatch (-want +got):\n%s", diff)
+			}
+			if len(m.Sources) != 2 {
+				t.Fatalf("sources = %+v, want toolchain and git", m.Sources)
+			}
+			tc, src := m.Sources[0], m.Sources[1]
+			wantTC := "gomod:golang.org/toolchain@v0.0.1-" + goVer + ".linux-amd64?sum=h1:"
+			if !strings.HasPrefix(tc.URI, wantTC) || tc.Digest != tcDigest || tc.Dest != "/opt/go" || !tc.Unpack {
+				t.Errorf("toolchain source = %+v, want %s… %s at /opt/go unpacked", tc, wantTC, tcDigest)
+			}
+			if src.URI != "git+https://git.example/fixture.git" || src.Rev != rev || src.Dest != "/src" {
+				t.Errorf("main source = %+v, want git+https://git.example/fixture.git at %s", src, rev)
+			}
+			wantEnv := map[string]string{"CGO_ENABLED": "0", "GOARCH": runtime.GOARCH, "GOOS": runtime.GOOS, "GOAMD64": "v1",
+				"GOFLAGS": "-mod=mod", "GOPROXY": "file:///deps/gomod", "GOTOOLCHAIN": "local", "GOSUMDB": "off"}
+			for k, v := range wantEnv {
+				if m.Build.Env[k] != v {
+					t.Errorf("env %s = %q, want %q", k, m.Build.Env[k], v)
+				}
+			}
+			if m.Build.Workdir != "/src" || m.Build.Output != "/out/hello" || m.Builder.Image != testImage {
+				t.Errorf("workdir %q output %q image %q", m.Build.Workdir, m.Build.Output, m.Builder.Image)
+			}
+			if diff := cmp.Diff([]string{"gomod /src . /deps/gomod"}, []string{fmt.Sprintf("%s %s %s %s", m.Deps[0].Kind, m.Deps[0].Source, m.Deps[0].Dir, m.Deps[0].Dest)}); diff != "" {
+				t.Errorf("deps mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestInferNotGo(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "script.sh")
+	os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	_, err := adapter.Infer(context.Background(), adapter.Input{Path: p, URI: "file:script.sh", BuilderImage: testImage, Cache: &fetch.Cache{Root: t.TempDir()}})
+	if !errors.Is(err, adapter.ErrNotApplicable) {
+		t.Fatalf("Infer on a shell script: error = %v, want ErrNotApplicable", err)
+	}
+}
