@@ -388,4 +388,3 @@ func TestDefaultCacheDir(t *testing.T) {
 		})
 	}
 }
-
