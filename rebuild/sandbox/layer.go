@@ -67,6 +67,11 @@ func (a *layerApplier) apply(r io.Reader) error {
 		if name == "" {
 			continue
 		}
+		if isSparse(hdr) {
+			// archive/tar expands holes on read: a few bytes could
+			// claim terabytes. Image layers have no business with them.
+			return fmt.Errorf("layer member %s: sparse files are not supported in image layers", hdr.Name)
+		}
 		if err := a.member(hdr, name, tr, thisLayer); err != nil {
 			return fmt.Errorf("layer member %s: %w", hdr.Name, err)
 		}
@@ -208,4 +213,17 @@ func (a *layerApplier) finish() error {
 		}
 	}
 	return nil
+}
+
+// isSparse reports GNU sparse members (old GNU or PAX forms).
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
