@@ -70,9 +70,9 @@ func (c *comparer) hexDiff(n *Node, a, b *input) error {
 	firstDiff := int64(-1)
 	var strA, strB []string // printable strings near differences, for causes
 
-	var lead []hexRow   // up to ctx equal rows before the next difference
-	var hunk []hexRow   // rows of the open hunk
-	var trail []hexRow  // equal rows since the last difference in the hunk
+	var lead []hexRow  // up to ctx equal rows before the next difference
+	var hunk []hexRow  // rows of the open hunk
+	var trail []hexRow // equal rows since the last difference in the hunk
 	inHunk := false
 	flush := func() {
 		if !inHunk {

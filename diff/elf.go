@@ -59,7 +59,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		n := newNode(a, b, KindContent, "elf")
 		n.Name1, n.Name2 = asp.label, asp.label
 		n.Source1, n.Source2 = a.name+" ["+asp.short+"]", b.name+" ["+asp.short+"]"
-		c.linesDiff(n, la, lb)
+		c.linesDiff(n, la, lb, false)
 		elfAspectCauses(n, asp.short, fa, fb, la, lb)
 		details = append(details, n)
 	}

@@ -59,8 +59,7 @@ func compareGoBuildInfo(c *comparer, a, b *input) *Node {
 	if bia == nil || bib == nil {
 		n.Comments = append(n.Comments, "Go build information present on one side only")
 	}
-	c.linesDiff(n, la, lb)
-	n.Causes = nil
+	c.linesDiff(n, la, lb, false)
 	ma := map[string]bool{}
 	for _, l := range la {
 		ma[l] = true

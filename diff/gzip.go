@@ -17,7 +17,9 @@ type gzipFormat struct{}
 func (gzipFormat) Name() string { return "gzip" }
 
 // Detect: magic 1f 8b and deflate method 8.
-func (gzipFormat) Detect(h []byte) bool { return len(h) >= 10 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8 }
+func (gzipFormat) Detect(h []byte) bool {
+	return len(h) >= 10 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8
+}
 
 func (gzipFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	return compareCompressed(c, a, b, depth, streamSpec{

@@ -49,14 +49,14 @@ type metaField struct {
 // listing is a container's members in stored order, with the format's
 // normalization passes and archive-level metadata.
 type listing struct {
-	format              string // "tar", "zip", "dir"…
-	members             []*member
-	extra               []metaField // archive-level metadata (zip comment…)
-	mtimePass           string
-	ownerPass           string
-	orderPass           string
-	ignoreMTime         bool // directories: mtimes are never compared
-	ignoreOrder         bool // directories have no order
+	format      string // "tar", "zip", "dir"…
+	members     []*member
+	extra       []metaField // archive-level metadata (zip comment…)
+	mtimePass   string
+	ownerPass   string
+	orderPass   string
+	ignoreMTime bool // directories: mtimes are never compared
+	ignoreOrder bool // directories have no order
 }
 
 // lsLine renders a member the way `tar -tv` does, for the file list diff.
@@ -151,7 +151,7 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 			}
 			n.Comments = []string{fmt.Sprintf("members are in a different order, first at position %d: %s vs %s", first+1, oa[first], ob[first])}
 			if len(oa) <= 5000 {
-				c.linesDiff(n, oa, ob)
+				c.linesDiff(n, oa, ob, false)
 			}
 			n.Causes = []string{"file-order"}
 			out = append(out, n)
@@ -178,6 +178,7 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 
 	// Metadata and content of common members, in the left side's order.
 	var contentPairs [][2]*member
+	metaNodes := map[string]*Node{}
 	for _, m := range ma {
 		o := idxB[m.key]
 		if o == nil {
@@ -185,6 +186,7 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 		}
 		if n := c.compareMemberMeta(a, b, la, m, o); n != nil {
 			out = append(out, n)
+			metaNodes[m.key] = n
 		}
 		if m.typ == o.typ && (m.typ == "file" || m.typ == "hardlink" && m.size > 0) {
 			contentPairs = append(contentPairs, [2]*member{m, o})
@@ -215,6 +217,14 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 		ib.done()
 		if err != nil {
 			return nil, err
+		}
+		if n != nil && n.Kind == KindMetadata && metaNodes[m.key] != nil {
+			// The stored bytes differ with equal content: say so on the
+			// member's metadata node rather than in a second node.
+			meta := metaNodes[m.key]
+			meta.Comments = append(meta.Comments, n.Comments...)
+			addCause(meta, n.Causes...)
+			continue
 		}
 		if n != nil {
 			out = append(out, n)

@@ -116,6 +116,16 @@ func unifiedDiff(la, lb []string, ctx, maxLines int) (text string, removed, adde
 	m := difflib.NewMatcher(ma, mb)
 	var sb strings.Builder
 	lines := 0
+	emit := func(tag byte, l string) bool {
+		if lines >= maxLines {
+			truncated = true
+			return false
+		}
+		writeLine(&sb, tag, l)
+		lines++
+		return true
+	}
+groups:
 	for _, g := range m.GetGroupedOpCodes(ctx) {
 		if lines >= maxLines {
 			truncated = true
@@ -127,23 +137,26 @@ func unifiedDiff(la, lb []string, ctx, maxLines int) (text string, removed, adde
 		for _, op := range g {
 			if op.Tag == 'e' {
 				for _, l := range ma[op.I1:op.I2] {
-					writeLine(&sb, ' ', l)
-					lines++
+					if !emit(' ', l) {
+						break groups
+					}
 				}
 				continue
 			}
 			if op.Tag == 'r' || op.Tag == 'd' {
 				for _, l := range ma[op.I1:op.I2] {
-					writeLine(&sb, '-', l)
 					removed = append(removed, l)
-					lines++
+					if !emit('-', l) {
+						break groups
+					}
 				}
 			}
 			if op.Tag == 'r' || op.Tag == 'i' {
 				for _, l := range mb[op.J1:op.J2] {
-					writeLine(&sb, '+', l)
 					added = append(added, l)
-					lines++
+					if !emit('+', l) {
+						break groups
+					}
 				}
 			}
 		}
@@ -173,7 +186,7 @@ func writeLine(sb *strings.Builder, tag byte, l string) {
 
 // linesDiff is unifiedDiff over rendered lines (listings, headers) with the
 // comparer's limits; it returns "" when the lines are equal.
-func (c *comparer) linesDiff(n *Node, la, lb []string) {
+func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
 	for i := range la {
 		la[i] += "\n"
 	}
@@ -186,5 +199,7 @@ func (c *comparer) linesDiff(n *Node, la, lb []string) {
 		c.limit(fmt.Sprintf("diff line limit of %d reached in at least one member (raise --max-diff-lines)", c.opts.MaxDiffLines))
 	}
 	c.setUnified(n, text)
-	addCause(n, classifyText(removed, added)...)
+	if classify {
+		addCause(n, classifyText(removed, added)...)
+	}
 }

@@ -1,0 +1,439 @@
+package diff_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+
+	"github.com/reprove/reprove/diff"
+	dt "github.com/reprove/reprove/diff/internal/difftest"
+)
+
+var t2 = dt.Epoch.Add(time.Hour)
+
+func file(name, body string) dt.Entry { return dt.Entry{Name: name, Body: []byte(body)} }
+
+// leaves lists "kind path" for every node without details, paths from Source2.
+func leaves(n *diff.Node) []string {
+	var out []string
+	var walk func(n *diff.Node)
+	walk = func(n *diff.Node) {
+		if len(n.Details) == 0 {
+			out = append(out, string(n.Kind)+" "+n.Source2)
+			return
+		}
+		for _, d := range n.Details {
+			walk(d)
+		}
+	}
+	if n != nil {
+		walk(n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func causeIDs(s *diff.Summary) []string {
+	var out []string
+	for _, c := range s.Causes {
+		out = append(out, c.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type pairCase struct {
+	name       string
+	a, b       []byte // files; nil with dirA/dirB set
+	nameA      string
+	nameB      string
+	normalize  []string
+	exclude    []string
+	wantLeaves []string
+	wantCauses []string
+	wantEquiv  bool
+	wantNorm   []string
+	check      func(t *testing.T, s *diff.Summary)
+}
+
+func runPair(t *testing.T, tc pairCase) *diff.Summary {
+	t.Helper()
+	dir := t.TempDir()
+	na, nb := tc.nameA, tc.nameB
+	if na == "" {
+		na, nb = "a", "b"
+	}
+	pa := dt.WriteFile(dir, "left/"+na, tc.a)
+	pb := dt.WriteFile(dir, "right/"+nb, tc.b)
+	opts := diff.DefaultOptions()
+	opts.Name1, opts.Name2 = na, nb
+	opts.Normalize, opts.Exclude = tc.normalize, tc.exclude
+	s, err := diff.Run(context.Background(), pa, pb, opts)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return s
+}
+
+func checkPair(t *testing.T, tc pairCase, s *diff.Summary) {
+	t.Helper()
+	if got := leaves(s.Root); !cmp.Equal(got, tc.wantLeaves, cmpEmpty) {
+		t.Errorf("differing nodes (-want +got):\n%s", cmp.Diff(tc.wantLeaves, got, cmpEmpty))
+	}
+	if got := causeIDs(s); !cmp.Equal(got, tc.wantCauses, cmpEmpty) {
+		t.Errorf("causes (-want +got):\n%s", cmp.Diff(tc.wantCauses, got, cmpEmpty))
+	}
+	if s.Equivalent != tc.wantEquiv {
+		t.Errorf("Equivalent = %v, want %v", s.Equivalent, tc.wantEquiv)
+	}
+	if s.Identical {
+		t.Errorf("Identical = true for differing inputs")
+	}
+	if !cmp.Equal(s.Normalizations, tc.wantNorm, cmpEmpty) {
+		t.Errorf("normalizations (-want +got):\n%s", cmp.Diff(tc.wantNorm, s.Normalizations, cmpEmpty))
+	}
+	if tc.check != nil {
+		tc.check(t, s)
+	}
+	if t.Failed() && s.Root != nil {
+		js, _ := json.MarshalIndent(s.Root, "", "  ")
+		t.Logf("tree:\n%s", js)
+	}
+}
+
+var cmpEmpty = cmp.Transformer("nilToEmpty", func(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+})
+
+func TestPairs(t *testing.T) {
+	base := []dt.Entry{file("./etc/conf", "a=1\n"), file("./usr/bin/tool", "binary\x00\x01\x02"), file("./usr/share/doc", "docs\n")}
+	mod := func(f func(es []dt.Entry)) []dt.Entry {
+		es := append([]dt.Entry(nil), base...)
+		f(es)
+		return es
+	}
+	baseTar := dt.Tar(tar.FormatPAX, base...)
+	innerTar := dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[0].Body = []byte("a=2\n") })...)
+	cases := []pairCase{
+		{name: "tar content text", a: baseTar, b: innerTar,
+			wantLeaves: []string{"content b/./etc/conf"}},
+		{name: "tar mtime", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[1].ModTime = t2 })...),
+			wantLeaves: []string{"metadata b/./usr/bin/tool"}, wantCauses: []string{"timestamps"}},
+		{name: "tar mtime normalized", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[1].ModTime = t2 })...),
+			normalize: []string{"tar-mtime"}, wantEquiv: true, wantNorm: []string{"tar-mtime"}},
+		{name: "tar mtime normalized but content differs", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[1].ModTime = t2; es[0].Body = []byte("a=2\n") })...),
+			normalize: []string{"tar-mtime"}, wantLeaves: []string{"content b/./etc/conf"}, wantNorm: []string{"tar-mtime"}},
+		{name: "tar order", a: baseTar, b: dt.Tar(tar.FormatPAX, base[2], base[0], base[1]),
+			wantLeaves: []string{"order b"}, wantCauses: []string{"file-order"}},
+		{name: "tar order normalized", a: baseTar, b: dt.Tar(tar.FormatPAX, base[2], base[0], base[1]),
+			normalize: []string{"tar-order"}, wantEquiv: true, wantNorm: []string{"tar-order"}},
+		{name: "tar owner", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[0].UID, es[0].Uname = 1000, "builder" })...),
+			wantLeaves: []string{"metadata b/./etc/conf"}, wantCauses: []string{"uid-gid"}},
+		{name: "tar owner normalized", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[0].UID, es[0].Uname = 1000, "builder" })...),
+			normalize: []string{"tar-owner"}, wantEquiv: true, wantNorm: []string{"tar-owner"}},
+		{name: "tar mode", a: baseTar, b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[1].Mode = 0o775 })...),
+			wantLeaves: []string{"metadata b/./usr/bin/tool"}, wantCauses: []string{"file-mode"}},
+		{name: "tar added and removed", a: baseTar, b: dt.Tar(tar.FormatPAX, base[0], base[1], file("./new", "x")),
+			wantLeaves: []string{"added b/./new", "removed b/./usr/share/doc"}},
+		{name: "tar gnu vs pax headers", a: dt.Tar(tar.FormatGNU, base...), b: dt.Tar(tar.FormatPAX, mod(func(es []dt.Entry) { es[0].PAX = map[string]string{"comment": "x"} })...),
+			wantLeaves: []string{"metadata b/./etc/conf", "metadata b/./usr/bin/tool", "metadata b/./usr/share/doc"}, wantCauses: []string{"archive-format"}},
+		{name: "tar excluded member", a: baseTar, b: innerTar, exclude: []string{"conf"}, wantEquiv: false,
+			wantLeaves: []string{"metadata b (encoding)"}, wantCauses: []string{"archive-format"}},
+		{name: "gzip header mtime", nameA: "a.tar.gz", nameB: "b.tar.gz", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.Gzip(baseTar, 6, "", t2),
+			wantLeaves: []string{"metadata b.tar.gz (header)"}, wantCauses: []string{"timestamps"}},
+		{name: "gzip header normalized", nameA: "a.tar.gz", nameB: "b.tar.gz", a: dt.Gzip(baseTar, 6, "a.tar", dt.Epoch), b: dt.Gzip(baseTar, 6, "b.tar", t2),
+			normalize: []string{"gzip-header"}, wantEquiv: true, wantNorm: []string{"gzip-header"}},
+		{name: "gzip level", nameA: "a.tar.gz", nameB: "b.tar.gz", a: dt.Gzip(baseTar, 1, "", dt.Epoch), b: dt.Gzip(baseTar, 9, "", dt.Epoch),
+			wantLeaves: []string{"metadata b.tar.gz (compressed data)", "metadata b.tar.gz (header)"}, wantCauses: []string{"compression"}},
+		{name: "gzip tar member", nameA: "a.tar.gz", nameB: "b.tar.gz", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.Gzip(innerTar, 6, "", dt.Epoch),
+			wantLeaves: []string{"content b.tar.gz/b.tar/./etc/conf"}},
+		{name: "bzip2 member and level", nameA: "a.tar.bz2", nameB: "b.tar.bz2", a: dt.Bzip2(baseTar, 9), b: dt.Bzip2(innerTar, 1),
+			wantLeaves: []string{"content b.tar.bz2/b.tar/./etc/conf", "metadata b.tar.bz2 (header)"}, wantCauses: []string{"compression"}},
+		{name: "xz check", nameA: "a.tar.xz", nameB: "b.tar.xz", a: dt.XZ(baseTar, xz.CRC64), b: dt.XZ(baseTar, xz.SHA256),
+			wantLeaves: []string{"metadata b.tar.xz (compressed data)", "metadata b.tar.xz (header)"}, wantCauses: []string{"compression"}},
+		{name: "zstd member", nameA: "a.tar.zst", nameB: "b.tar.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(innerTar, zstd.SpeedDefault, true),
+			wantLeaves: []string{"content b.tar.zst/b.tar/./etc/conf"}},
+		{name: "zstd checksum", nameA: "a.zst", nameB: "b.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(baseTar, zstd.SpeedDefault, false),
+			wantLeaves: []string{"metadata b.zst (compressed data)", "metadata b.zst (header)"}, wantCauses: []string{"compression"}},
+		{name: "lzma member", nameA: "a.tar.lzma", nameB: "b.tar.lzma", a: dt.LZMA(baseTar, 1<<16), b: dt.LZMA(innerTar, 1<<16),
+			wantLeaves: []string{"content b.tar.lzma/b.tar/./etc/conf"}},
+		{name: "zip content and mtime", nameA: "a.zip", nameB: "b.zip",
+			a: dt.Zip(6, file("x.txt", "one\n"), file("y.txt", "same\n")),
+			b: dt.Zip(6, file("x.txt", "two\n"), dt.Entry{Name: "y.txt", Body: []byte("same\n"), ModTime: t2}),
+			wantLeaves: []string{"content b.zip/x.txt", "metadata b.zip/y.txt"}, wantCauses: []string{"timestamps"}},
+		{name: "zip mtime and order normalized", nameA: "a.zip", nameB: "b.zip",
+			a:         dt.Zip(6, file("x.txt", "one\n"), file("y.txt", "same\n")),
+			b:         dt.Zip(6, dt.Entry{Name: "y.txt", Body: []byte("same\n"), ModTime: t2}, file("x.txt", "one\n")),
+			normalize: []string{"zip-mtime", "zip-order"}, wantEquiv: true, wantNorm: []string{"zip-mtime", "zip-order"}},
+		{name: "zip method", nameA: "a.jar", nameB: "b.jar",
+			a:          dt.Zip(6, file("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n"), file("A.class", strings.Repeat("code", 100))),
+			b:          dt.Zip(6, file("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n"), dt.Entry{Name: "A.class", Body: []byte(strings.Repeat("code", 100)), Store: true}),
+			wantLeaves: []string{"metadata b.jar/A.class"}, wantCauses: []string{"compression"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if s.Root.Format != "jar" {
+					t.Errorf("format = %q, want jar", s.Root.Format)
+				}
+			}},
+		{name: "zip deflate level", nameA: "a.zip", nameB: "b.zip",
+			a: dt.Zip(1, file("x", strings.Repeat("abcabd", 5000))), b: dt.Zip(9, file("x", strings.Repeat("abcabd", 5000))),
+			wantLeaves: []string{"metadata b.zip/x"}, wantCauses: []string{"compression"}},
+		{name: "deb data member", nameA: "a.deb", nameB: "b.deb",
+			a:          dt.Deb(dt.Tar(tar.FormatGNU, file("./control", "Package: x\n")), baseTar),
+			b:          dt.Deb(dt.Tar(tar.FormatGNU, file("./control", "Package: x\n")), innerTar),
+			wantLeaves: []string{"content b.deb/data.tar.xz/data.tar/./etc/conf"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if s.Root.Format != "deb" {
+					t.Errorf("format = %q, want deb", s.Root.Format)
+				}
+			}},
+		{name: "ar long names and mtime", nameA: "a.a", nameB: "b.a",
+			a:          dt.Ar(file("a-very-long-object-name.o", "obj1"), file("b.o", "x")),
+			b:          dt.Ar(file("a-very-long-object-name.o", "obj2"), dt.Entry{Name: "b.o", Body: []byte("x"), ModTime: t2}),
+			wantLeaves: []string{"content b.a/a-very-long-object-name.o", "metadata b.a/b.o"}, wantCauses: []string{"timestamps"}},
+		{name: "cpio content and mode", nameA: "a.cpio", nameB: "b.cpio",
+			a:          dt.Cpio(file("init", "#!/bin/sh\necho 1\n"), file("etc/x", "x")),
+			b:          dt.Cpio(file("init", "#!/bin/sh\necho 2\n"), dt.Entry{Name: "etc/x", Body: []byte("x"), Mode: 0o600}),
+			wantLeaves: []string{"content b.cpio/init", "metadata b.cpio/etc/x"}, wantCauses: []string{"file-mode"}},
+		{name: "json key order", nameA: "a.json", nameB: "b.json", a: []byte(`{"a":1,"b":[1,2]}`), b: []byte("{\n  \"b\": [1, 2],\n  \"a\": 1\n}\n"),
+			wantLeaves: []string{"metadata b.json"}, wantCauses: []string{"serialization"}},
+		{name: "json value", nameA: "a.json", nameB: "b.json", a: []byte(`{"created":"2024-01-01T00:00:00Z","id":1}`), b: []byte(`{"id":1,"created":"2024-02-03T10:00:00Z"}`),
+			wantLeaves: []string{"content b.json"}, wantCauses: []string{"timestamps"}},
+		{name: "text build path and uuid", nameA: "a.txt", nameB: "b.txt",
+			a:          []byte("built in /tmp/build-123/src/x.c\nid 123e4567-e89b-12d3-a456-426614174000\nsame\n"),
+			b:          []byte("built in /tmp/build-456/src/x.c\nid 00000000-1111-2222-3333-444444444444\nsame\n"),
+			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"build-path", "random-ids"}},
+		{name: "binary hex", nameA: "a.bin", nameB: "b.bin", a: append([]byte{0, 1, 2}, dt.Random(4096, 1)...), b: append([]byte{0, 1, 3}, dt.Random(4096, 1)...),
+			wantLeaves: []string{"content b.bin"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if !strings.Contains(s.Root.Hex, "-00000000: 0001 02") || !strings.Contains(s.Root.Hex, "+00000000: 0001 03") {
+					t.Errorf("hex diff does not show offset 0 change:\n%s", s.Root.Hex)
+				}
+				if strings.Count(s.Root.Hex, "\n") > 2+2+7 {
+					t.Errorf("hex diff longer than one changed line plus 7 of context:\n%s", s.Root.Hex)
+				}
+			}},
+		{name: "malformed tar compared as bytes", nameA: "a.tar", nameB: "b.tar", a: baseTar, b: corrupt(baseTar, 1024+100, 8),
+			wantLeaves: []string{"content b.tar"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if len(s.Root.Comments) == 0 || !strings.Contains(strings.Join(s.Root.Comments, "\n"), "malformed tar") {
+					t.Errorf("comments %q do not say the tar is malformed", s.Root.Comments)
+				}
+			}},
+		{name: "format differs", nameA: "a", nameB: "b", a: baseTar, b: dt.Gzip(baseTar, 6, "", dt.Epoch),
+			wantLeaves: []string{"content b"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if !strings.Contains(strings.Join(s.Root.Comments, "\n"), "format differs: tar vs gzip") {
+					t.Errorf("comments %q do not name both formats", s.Root.Comments)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := runPair(t, tc)
+			checkPair(t, tc, s)
+		})
+	}
+}
+
+func TestELF(t *testing.T) {
+	goMod := "path\texample.com/hello\nmod\texample.com/hello\t(devel)\t\ndep\tgolang.org/x/text\tv0.14.0\th1:abc=\nbuild\t-trimpath=true\nbuild\tCGO_ENABLED=0\n"
+	spec := dt.ELFSpec{Text: bytes.Repeat([]byte{0x90}, 64), Rodata: []byte("hello from /src/hello\x00"), BuildID: dt.Hex("0123456789abcdef0123456789abcdef01234567"),
+		Symbols: []string{"main", "helper"}, Debug: []byte("debuginfo"), Dynamics: []string{"libc.so.6"}}
+	withGo := func(vers, mod string) dt.ELFSpec { s := spec; s.GoVers, s.GoMod = vers, mod; return s }
+	cases := []pairCase{
+		{name: "build id", a: dt.ELF(spec), b: dt.ELF(func() dt.ELFSpec { s := spec; s.BuildID = dt.Hex("ffffffffffffffffffffffffffffffffffffffff"); return s }()),
+			wantLeaves: []string{"content b [notes]", "content b [section .note.gnu.build-id]"}, wantCauses: []string{"build-id"}},
+		{name: "stripped", a: dt.ELF(spec), b: dt.ELF(func() dt.ELFSpec { s := spec; s.Symbols, s.Debug = nil, nil; return s }()),
+			wantLeaves: []string{"content b [file header]", "content b [program headers]", "content b [section .shstrtab]", "content b [section headers]", "content b [symbols]"}, wantCauses: []string{"stripped-symbols"}},
+		{name: "rodata build path", a: dt.ELF(spec), b: dt.ELF(func() dt.ELFSpec { s := spec; s.Rodata = []byte("hello from /tmp/xyz/hello\x00"); return s }()),
+			wantLeaves: []string{"content b [section .rodata]", "content b [section headers]"}, wantCauses: []string{"build-path"}},
+		{name: "go toolchain", a: dt.ELF(withGo("go1.22.0", goMod)), b: dt.ELF(withGo("go1.22.1", goMod)),
+			wantLeaves: []string{"content b [go build info]", "content b [section .go.buildinfo]"}, wantCauses: []string{"go-build-settings", "go-toolchain"}},
+		{name: "go modules and settings", a: dt.ELF(withGo("go1.22.0", goMod)),
+			b: dt.ELF(withGo("go1.22.0", strings.NewReplacer("v0.14.0", "v0.15.0", "-trimpath=true", "-ldflags=\"-X main.v=2\"").Replace(goMod))),
+			wantLeaves: []string{"content b [go build info]", "content b [section .go.buildinfo]", "content b [program headers]", "content b [section headers]"},
+			wantCauses: []string{"go-build-settings", "go-module-versions"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sort.Strings(tc.wantLeaves)
+			s := runPair(t, tc)
+			checkPair(t, tc, s)
+		})
+	}
+}
+
+func TestDirAndOCI(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	dt.WriteFile(a, "same.txt", []byte("same\n"))
+	dt.WriteFile(b, "same.txt", []byte("same\n"))
+	dt.WriteFile(a, "sub/changed.txt", []byte("one\n"))
+	dt.WriteFile(b, "sub/changed.txt", []byte("two\n"))
+	dt.WriteFile(a, "gone", []byte("x"))
+	dt.WriteFile(b, "new", []byte("x"))
+	if err := os.Chmod(filepath.Join(b, "same.txt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := diff.Run(context.Background(), a, b, diff.Options{Name1: "a", Name2: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPair(t, pairCase{wantLeaves: []string{"added b/new", "content b/sub/changed.txt", "metadata b/same.txt", "removed b/gone"}, wantCauses: []string{"file-mode"}}, s)
+
+	oa := dt.OCILayout(filepath.Join(dir, "oa"), dt.Config("2024-01-01T00:00:00Z"), dt.Tar(tar.FormatPAX, file("bin/app", "v1\n")), dt.Tar(tar.FormatPAX, file("etc/os", "same\n")))
+	ob := dt.OCILayout(filepath.Join(dir, "ob"), dt.Config("2024-05-05T00:00:00Z"), dt.Tar(tar.FormatPAX, file("bin/app", "v2\n")), dt.Tar(tar.FormatPAX, file("etc/os", "same\n")))
+	s, err = diff.Run(context.Background(), oa, ob, diff.Options{Name1: "a", Name2: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPair(t, pairCase{
+		wantLeaves: []string{"content b/index.json", "content b/manifest linux/amd64", "content b/manifest linux/amd64/config",
+			"content b/manifest linux/amd64/layer 1 of 2/layer 1 of 2-content/bin/app"},
+		wantCauses: []string{"random-ids", "timestamps"}}, s)
+}
+
+func TestIdenticalAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	data := dt.Random(3<<20, 7)
+	pa := dt.WriteFile(dir, "a", data)
+	pb := dt.WriteFile(dir, "b", data)
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Identical || !s.Equivalent || s.Root != nil || s.Digest1 != s.Digest2 || !strings.HasPrefix(s.Digest1, "sha256:") {
+		t.Errorf("identical inputs: got %+v", s)
+	}
+	n, err := diff.Compare(context.Background(), pa, pb, diff.Options{})
+	if err != nil || n != nil {
+		t.Errorf("Compare(identical) = %v, %v; want nil, nil", n, err)
+	}
+	_, err = diff.Run(context.Background(), pa, pb, diff.Options{Normalize: []string{"tar-mtime", "nope"}})
+	var ue *diff.UnknownNormalizationError
+	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), "gzip-header") {
+		t.Errorf("bad normalization: err = %v, want UnknownNormalizationError naming nope and listing gzip-header", err)
+	}
+	if _, err := diff.Run(context.Background(), pa, filepath.Join(dir, "missing"), diff.Options{}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing input: err = %v, want one naming the path", err)
+	}
+	names := map[string]bool{}
+	for _, ni := range diff.Normalizations() {
+		names[ni.Name] = ni.Description != ""
+	}
+	for _, want := range []string{"tar-mtime", "tar-order", "tar-owner", "gzip-header", "zip-mtime", "zip-order"} {
+		if !names[want] {
+			t.Errorf("Normalizations() lacks %s or its description", want)
+		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	var la, lb []string
+	for i := 0; i < 500; i++ {
+		la = append(la, "line a "+strings.Repeat("x", i%7))
+		lb = append(lb, "line b "+strings.Repeat("x", i%7))
+	}
+	tc := pairCase{nameA: "a.tar.gz", nameB: "b.tar.gz",
+		a: dt.Gzip(dt.Tar(tar.FormatPAX, file("t", strings.Join(la, "\n"))), 6, "", dt.Epoch),
+		b: dt.Gzip(dt.Tar(tar.FormatPAX, file("t", strings.Join(lb, "\n"))), 6, "", dt.Epoch)}
+	dir := t.TempDir()
+	pa := dt.WriteFile(dir, "l/a.tar.gz", tc.a)
+	pb := dt.WriteFile(dir, "r/b.tar.gz", tc.b)
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{MaxDiffLines: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Limits) != 1 || !strings.Contains(s.Limits[0], "diff line limit of 50") {
+		t.Errorf("limits = %q, want the diff line limit", s.Limits)
+	}
+	s, err = diff.Run(context.Background(), pa, pb, diff.Options{MaxDepth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Limits) == 0 || !strings.Contains(s.Limits[0], "depth limit of 1") {
+		t.Errorf("limits = %q, want the depth limit", s.Limits)
+	}
+	s, err = diff.Run(context.Background(), pa, pb, diff.Options{MaxReportSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Limits) == 0 || !strings.Contains(strings.Join(s.Limits, "\n"), "report size limit of 100") {
+		t.Errorf("limits = %q, want the report size limit", s.Limits)
+	}
+}
+
+func TestDiffoscopeJSON(t *testing.T) {
+	tc := pairCase{nameA: "a.tar.gz", nameB: "b.tar.gz",
+		a: dt.Gzip(dt.Tar(tar.FormatPAX, file("d/x.txt", "hello\n"), file("d/bin", "abc\x00")), 6, "a.tar", dt.Epoch),
+		b: dt.Gzip(dt.Tar(tar.FormatPAX, file("d/x.txt", "hellp\n"), dt.Entry{Name: "d/bin", Body: []byte("abd\x00"), ModTime: t2}), 6, "b.tar", dt.Epoch)}
+	s := runPair(t, tc)
+	var buf bytes.Buffer
+	if err := diff.WriteDiffoscopeJSON(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	type node struct {
+		Version  int     `json:"diffoscope-json-version"`
+		Source1  string  `json:"source1"`
+		Source2  string  `json:"source2"`
+		Unified  *string `json:"unified_diff"`
+		Internal bool    `json:"has_internal_linenos"`
+		Details  []node  `json:"details"`
+	}
+	var got node
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, buf.String())
+	}
+	var shape func(n node, indent string) string
+	shape = func(n node, indent string) string {
+		s := indent + n.Source1 + " | " + n.Source2
+		if n.Unified != nil {
+			s += " (diff)"
+		}
+		s += "\n"
+		for _, d := range n.Details {
+			s += shape(d, indent+"  ")
+		}
+		return s
+	}
+	want := `a.tar.gz | b.tar.gz
+  filetype from file(1) | filetype from file(1) (diff)
+  a.tar | b.tar
+    file list | file list (diff)
+    d/x.txt | d/x.txt (diff)
+    d/bin | d/bin (diff)
+`
+	if got.Version != 1 {
+		t.Errorf("diffoscope-json-version = %d, want 1", got.Version)
+	}
+	if diffs := cmp.Diff(want, shape(got, "")); diffs != "" {
+		t.Errorf("report shape (-want +got):\n%s\n%s", diffs, buf.String())
+	}
+	if !strings.Contains(buf.String(), `"unified_diff":"@@ -1 +1 @@\n-hello\n+hellp\n"`) {
+		t.Errorf("text member diff missing:\n%s", buf.String())
+	}
+}
+
+// corrupt returns a copy of p with n bytes at off set to 0xff.
+func corrupt(p []byte, off, n int) []byte {
+	q := append([]byte(nil), p...)
+	for i := off; i < off+n; i++ {
+		q[i] = 0xff
+	}
+	return q
+}
