@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 images=$root/fixtures/images
 mkdir -p "$images" "$root/.cache/debs"
-digest=$(go run ./fixtures/imagebuild -recipe busybox -debs "$root/.cache/debs" -o "$images/busybox")
+digest=$(go run ./fixtures/imagebuild/cmd/imagebuild -recipe busybox -debs "$root/.cache/debs" -o "$images/busybox")
 for tmpl in fixtures/*/reprove.yaml.in; do
 	dir=$(dirname "$tmpl")
 	rel=$(realpath --relative-to="$dir" "$images/busybox")

@@ -20,7 +20,7 @@ reprove_setup() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	# imagebuild uses `apt-get download`, which needs package lists.
-	if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+	if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
 		if [ "$(id -u)" != 0 ]; then
 			echo "reprove: missing packages (${missing[*]:-apt lists}); run this script as root" >&2
 			return 1

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/reprove/reprove/rebuild"
+	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/manifest"
+)
+
+type initConfig struct {
+	common
+	Target  string
+	Output  string
+	Force   bool
+	Replace []string
+	Builder string
+}
+
+// runInit writes the first inferred candidate manifest for a person to review.
+func runInit(ctx context.Context, cfg initConfig) error {
+	if cfg.Output != "-" && !cfg.Force {
+		if _, err := os.Stat(cfg.Output); err == nil {
+			return fmt.Errorf("%w: %s exists; pass --force to overwrite it", rebuild.ErrUsage, cfg.Output)
+		}
+	}
+	e, err := newEnv(cfg.common, "", cfg.Replace)
+	if err != nil {
+		return err
+	}
+	plan, err := infer(ctx, e, cfg.Target, cfg.Builder)
+	if err != nil {
+		return err
+	}
+	c := plan.Candidates[0]
+	var header strings.Builder
+	fmt.Fprintf(&header, "Inferred by reprove %s (%s adapter) from %s.\nReview every input before trusting a verdict.", version(), plan.Adapter, cfg.Target)
+	for _, n := range plan.Notes {
+		header.WriteString("\n" + n)
+	}
+	if len(plan.Candidates) > 1 {
+		header.WriteString("\nThis is candidate " + c.Name + "; others that `reprove verify ARTIFACT` also tries:")
+		for _, o := range plan.Candidates[1:] {
+			header.WriteString("\n  - " + o.Name)
+		}
+	}
+	return writeOutput(cfg.Output, func(w io.Writer) error {
+		return manifest.Encode(w, c.Manifest, header.String())
+	})
+}
+
+// infer pins the artifact, fetches it and asks the adapters for a plan.
+func infer(ctx context.Context, e *env, target, builder string) (*adapter.Plan, error) {
+	uri, member := splitMember(target)
+	uri, dgst, err := pinArtifact(ctx, e, uri)
+	if err != nil {
+		return nil, err
+	}
+	item, err := e.fetcher.Fetch(ctx, fetch.Request{URI: uri, Digest: dgst})
+	if err != nil {
+		return nil, fmt.Errorf("artifact: %w", err)
+	}
+	path := item.Path
+	if member != "" {
+		if path, err = e.fetcher.Member(ctx, item.Path, member); err != nil {
+			return nil, fmt.Errorf("artifact member: %w", err)
+		}
+	}
+	plan, err := adapter.Infer(ctx, adapter.Input{
+		Path: path, URI: uri, Digest: dgst, Member: member,
+		Rewrites: e.rewrites, BuilderImage: builder, GOPROXY: e.goproxy,
+		Cache: e.cache,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Candidates) == 0 {
+		return nil, fmt.Errorf("%s adapter found nothing to rebuild in %s", plan.Adapter, target)
+	}
+	return plan, nil
+}
+
+// splitMember splits ARTIFACT#MEMBER.
+func splitMember(target string) (string, string) {
+	if i := strings.LastIndex(target, "#"); i >= 0 {
+		return target[:i], target[i+1:]
+	}
+	return target, ""
+}
+
+// pinArtifact finds the digest of an artifact named on the command line: it
+// is trusted on first use, like any digest a person would copy into a
+// manifest, and recorded in the report.
+func pinArtifact(ctx context.Context, e *env, uri string) (string, string, error) {
+	switch {
+	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "https://"):
+		d, err := downloadPinned(ctx, e.cache, uri)
+		return uri, d, err
+	case strings.HasPrefix(uri, "gomod:"):
+		p, err := e.gomod.Pin(ctx, e.cache, uri)
+		if err != nil {
+			return "", "", err
+		}
+		return uri, p.Digest, nil
+	case strings.HasPrefix(uri, "npm:"):
+		p, err := e.npm.Pin(ctx, e.cache, uri)
+		if err != nil {
+			return "", "", err
+		}
+		return uri, p.Digest, nil
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(uri, "file://"), "file:")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: artifact %s: %v", rebuild.ErrUsage, uri, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", "", fmt.Errorf("reading artifact %s: %w", uri, err)
+	}
+	return "file://" + abs, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// downloadPinned downloads uri once, stores it in the cache by the digest
+// of what arrived, and returns that digest.
+func downloadPinned(ctx context.Context, c *fetch.Cache, uri string) (string, error) {
+	tmp, err := c.TempDir("pin-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: artifact %s: %v", rebuild.ErrUsage, uri, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("downloading %s: %w", uri, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("downloading %s: %s", uri, resp.Status)
+	}
+	f, err := os.Create(filepath.Join(tmp, "data"))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
+		f.Close()
+		return "", fmt.Errorf("downloading %s: %w", uri, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return "", err
+	}
+	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
+	_, _, err = c.PutBlob(uri, d, f)
+	f.Close()
+	return d.String(), err
+}
+
+// manifestDigest is the sha256 of a manifest's canonical YAML encoding.
+func manifestDigest(m *manifest.Manifest) string {
+	var b bytes.Buffer
+	if err := manifest.Encode(&b, m, ""); err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,349 @@
+// Package rebuild is reprove's pipeline: declared inputs → fetch → sandboxed
+// rebuild → comparison → one report.Result.
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/manifest"
+	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/report"
+)
+
+// DefaultTimeout bounds a build whose manifest sets no timeout.
+const DefaultTimeout = 30 * time.Minute
+
+// Options are what one verification needs besides the manifest.
+type Options struct {
+	Cache   *fetch.Cache    // where inputs, image rootfs and runs are kept
+	Fetcher *fetch.Fetcher  // brings inputs into Cache
+	Backend sandbox.Backend // runs the build
+	Deps    []fetch.DepsResolver
+	Diff    diff.Options // limits and normalizations for the deep diff
+	// ManifestDigest is the sha256 of the manifest as read; computed from
+	// its encoding when empty.
+	ManifestDigest string
+	Tool           report.Tool
+	// Step, when set, is told when each phase starts, for progress on stderr.
+	Step func(phase, detail string)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) step(phase, format string, args ...any) {
+	if o.Step != nil {
+		o.Step(phase, fmt.Sprintf(format, args...))
+	}
+}
+
+// Verify rebuilds what m declares and compares it with the published
+// artifact. It always returns a Result; when the check itself could not be
+// made the Result's verdict is report.Error and err says why (ExitCode maps
+// it to 2 or 3).
+func Verify(ctx context.Context, m *manifest.Manifest, opts Options) (*report.Result, error) {
+	res := newResult(m, opts)
+	err := verify(ctx, m, opts, res)
+	res.FinishedAt = opts.now().UTC()
+	if err != nil {
+		res.Verdict = report.Error
+		res.Error = err.Error()
+	}
+	return res, err
+}
+
+func newResult(m *manifest.Manifest, opts Options) *report.Result {
+	res := &report.Result{
+		SchemaVersion:   report.SchemaVersion,
+		Tool:            opts.Tool,
+		Name:            m.Name,
+		Manifest:        report.Manifest{Path: m.Path, Digest: opts.ManifestDigest, Body: m},
+		Artifact:        report.Artifact{URI: m.Artifact.URI, Digest: m.Artifact.Digest, Member: m.Artifact.Member},
+		Builder:         report.Builder{Image: m.Builder.Image},
+		StartedAt:       opts.now().UTC(),
+		FirstDifference: -1,
+		Inputs:          []report.Input{},
+		Timings:         []report.Timing{},
+	}
+	if opts.Backend != nil {
+		res.Backend = opts.Backend.Name()
+	}
+	if i := strings.LastIndex(m.Builder.Image, "@"); i >= 0 {
+		res.Builder.Digest = m.Builder.Image[i+1:]
+	}
+	for _, s := range m.Sources {
+		in := report.Input{Kind: "source", URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dest: s.Dest}
+		if s.Rev != "" && s.Digest == "" {
+			in.Digest = "git:" + s.Rev
+		}
+		res.Inputs = append(res.Inputs, in)
+	}
+	for _, d := range m.Deps {
+		res.Inputs = append(res.Inputs, report.Input{Kind: "deps:" + d.Kind, URI: "deps:" + d.Kind + ":" + d.Source, Dest: d.Dest})
+	}
+	res.Environment = buildEnv(m)
+	return res
+}
+
+// buildEnv is the manifest's env as the sandbox applies it, sorted.
+func buildEnv(m *manifest.Manifest) []string {
+	env := make([]string, 0, len(m.Build.Env))
+	for k, v := range m.Build.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+func (o *Options) timed(res *report.Result, phase string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	res.Timings = append(res.Timings, report.Timing{Phase: phase, Duration: time.Since(start)})
+	return err
+}
+
+func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report.Result) error {
+	if opts.Cache == nil || opts.Fetcher == nil || opts.Backend == nil {
+		return errors.New("rebuild: Options needs Cache, Fetcher and Backend")
+	}
+	if err := manifest.Validate(m); err != nil {
+		return err
+	}
+	var (
+		published string
+		mounts    []sandbox.Mount
+		image     *fetch.Image
+	)
+	err := opts.timed(res, "fetch", func() error {
+		var err error
+		published, err = fetchArtifact(ctx, m, opts, res)
+		if err != nil {
+			return err
+		}
+		mounts, err = fetchSources(ctx, m, opts, res)
+		if err != nil {
+			return err
+		}
+		opts.step("fetch", "builder image %s", m.Builder.Image)
+		image, err = opts.Fetcher.FetchImage(ctx, resolveLayout(m.Builder.Image, m.Dir))
+		if err != nil {
+			return fmt.Errorf("builder.image: %w", err)
+		}
+		res.Builder.Digest = image.Digest
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	runDir, err := newRunDir(opts.Cache, m.Name, opts.now())
+	if err != nil {
+		return err
+	}
+	timeout := time.Duration(m.Build.Timeout)
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	var out *sandbox.Result
+	err = opts.timed(res, "build", func() error {
+		opts.step("build", "%s in %s (%s backend, timeout %s)", m.Name, m.Builder.Image, opts.Backend.Name(), timeout)
+		var err error
+		out, err = opts.Backend.Run(ctx, sandbox.Spec{
+			ImageLayout: image.Layout,
+			ImageDigest: image.Digest,
+			CacheDir:    opts.Cache.Root,
+			RunDir:      runDir,
+			Mounts:      mounts,
+			Workdir:     m.Build.Workdir,
+			Env:         m.Build.Env,
+			Script:      m.Build.Script,
+			Output:      m.Build.Output,
+			Timeout:     timeout,
+			Memory:      int64(m.Build.Resources.Memory),
+			Pids:        m.Build.Resources.Pids,
+		})
+		if out != nil {
+			res.BuildLog = out.Log
+		}
+		return err
+	})
+	if res.BuildLog == "" {
+		if p := filepath.Join(runDir, "build.log"); exists(p) {
+			res.BuildLog = p
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("building %s: %w", m.Name, err)
+	}
+	return opts.timed(res, "compare", func() error {
+		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
+		return compare(ctx, published, out.Output, opts, res)
+	})
+}
+
+func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res *report.Result) (string, error) {
+	opts.step("fetch", "artifact %s", m.Artifact.URI)
+	item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: m.Artifact.URI, Digest: m.Artifact.Digest, Dir: m.Dir})
+	if err != nil {
+		return "", fmt.Errorf("artifact: %w", err)
+	}
+	res.Artifact.Digest = item.Digest
+	path := item.Path
+	if m.Artifact.Member != "" {
+		path, err = opts.Fetcher.Member(ctx, item.Path, m.Artifact.Member)
+		if err != nil {
+			return "", fmt.Errorf("artifact.member: %w", err)
+		}
+	}
+	d, size, err := fileDigest(path)
+	if err != nil {
+		return "", fmt.Errorf("artifact: %w", err)
+	}
+	res.Artifact.File = &report.File{Path: path, Digest: d, Size: size}
+	return path, nil
+}
+
+func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *report.Result) ([]sandbox.Mount, error) {
+	var mounts []sandbox.Mount
+	byDest := map[string]string{}
+	for i, s := range m.Sources {
+		opts.step("fetch", "source %s", s.URI)
+		item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dir: m.Dir, Unpack: s.Unpack})
+		if err != nil {
+			return nil, fmt.Errorf("sources[%d]: %w", i, err)
+		}
+		res.Inputs[i].URI = item.URI
+		if item.Digest != "" {
+			res.Inputs[i].Digest = item.Digest
+		}
+		byDest[s.Dest] = item.Path
+		mounts = append(mounts, sandbox.Mount{Source: item.Path, Dest: s.Dest})
+	}
+	for i, d := range m.Deps {
+		var r fetch.DepsResolver
+		for _, c := range opts.Deps {
+			if c.Kind() == d.Kind {
+				r = c
+			}
+		}
+		if r == nil {
+			return nil, fmt.Errorf("deps[%d].kind: no resolver for %q in this reprove", i, d.Kind)
+		}
+		opts.step("fetch", "%s dependencies of %s", d.Kind, d.Source)
+		item, err := r.Resolve(ctx, opts.Cache, fetch.DepsRequest{SourceDir: byDest[d.Source], Dir: d.Dir, Dest: d.Dest})
+		if err != nil {
+			return nil, fmt.Errorf("deps[%d]: %w", i, err)
+		}
+		in := &res.Inputs[len(m.Sources)+i]
+		in.Digest = item.Digest
+		if item.URI != "" {
+			in.URI = item.URI
+		}
+		mounts = append(mounts, sandbox.Mount{Source: item.Path, Dest: d.Dest})
+	}
+	return mounts, nil
+}
+
+func compare(ctx context.Context, published, rebuilt string, opts Options, res *report.Result) error {
+	fi, err := os.Stat(rebuilt)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().IsRegular() {
+		d, size, err := fileDigest(rebuilt)
+		if err != nil {
+			return err
+		}
+		res.Rebuilt = &report.File{Path: rebuilt, Digest: d, Size: size}
+		if d == res.Artifact.File.Digest {
+			res.Verdict = report.Reproducible
+			return nil
+		}
+		res.FirstDifference, err = firstDifference(published, rebuilt)
+		if err != nil {
+			return err
+		}
+	} else {
+		res.Rebuilt = &report.File{Path: rebuilt}
+	}
+	dopts := opts.Diff
+	if dopts.Name1 == "" {
+		dopts.Name1 = "published"
+	}
+	if dopts.Name2 == "" {
+		dopts.Name2 = "rebuilt"
+	}
+	sum, err := diff.Run(ctx, published, rebuilt, dopts)
+	if err != nil {
+		return fmt.Errorf("comparing: %w", err)
+	}
+	res.Diff = sum
+	switch {
+	case sum.Identical:
+		res.Verdict = report.Reproducible
+	case sum.Equivalent && len(dopts.Normalize) > 0:
+		res.Verdict = report.ReproducibleAfterNormalization
+	default:
+		res.Verdict = report.NotReproducible
+	}
+	return nil
+}
+
+// resolveLayout makes a relative oci-layout: folder relative to the
+// manifest's folder, as file: URIs are.
+func resolveLayout(ref, dir string) string {
+	rest, ok := strings.CutPrefix(ref, "oci-layout:")
+	if !ok || filepath.IsAbs(rest) || dir == "" {
+		return ref
+	}
+	return "oci-layout:" + filepath.Join(dir, rest)
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// newRunDir makes the folder one run keeps its log and output in.
+func newRunDir(c *fetch.Cache, name string, now time.Time) (string, error) {
+	base := filepath.Join(c.Root, "runs")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("creating run folder: %w", err)
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r == '/' || r == os.PathSeparator || r < ' ' {
+			return '_'
+		}
+		return r
+	}, name)
+	return os.MkdirTemp(base, now.UTC().Format("20060102T150405Z")+"-"+safe+"-")
+}
+
+// ExitCode maps an error from Verify to reprove's exit codes: 2 for usage
+// and input errors (bad manifest, unpinned input, digest mismatch), 3 for
+// fetch and build failures.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned), errors.Is(err, ErrUsage):
+		return 2
+	default:
+		return 3
+	}
+}
+
+// ErrUsage marks errors in how reprove was called.
+var ErrUsage = errors.New("usage")
