@@ -82,7 +82,9 @@ func (c *Cache) PutBlob(uri string, want digest.Digest, r io.Reader) (string, in
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", n, err
 	}
-	if err := os.Chmod(f.Name(), 0o444); err != nil {
+	// 0644, as a checkout or download would give: builds mount blobs
+	// read-only, and a source's mode can end up in what is built.
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return "", n, err
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
