@@ -77,7 +77,8 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	if strings.Contains(goVersion, "devel") || !strings.HasPrefix(goVersion, "go") {
 		return nil, fmt.Errorf("built with Go %q, which is not a released toolchain reprove can fetch; write a manifest by hand", bi.GoVersion)
 	}
-	if bi.Path == "" || bi.Path == "command-line-arguments" || bi.Main.Path == "" {
+	toolchainCmd := bi.Main.Path == "" && strings.HasPrefix(bi.Path, "cmd/")
+	if bi.Path == "" || bi.Path == "command-line-arguments" || (bi.Main.Path == "" && !toolchainCmd) {
 		return nil, fmt.Errorf("built from files named on the command line (path %q), not from a package: the build info does not say which files; write a manifest by hand", bi.Path)
 	}
 	if set["-compiler"] != "" && set["-compiler"] != "gc" {
@@ -96,7 +97,9 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 
 	// The package folder inside the main module.
 	pkgRel := "."
-	if bi.Path != bi.Main.Path {
+	if toolchainCmd {
+		pkgRel = bi.Path
+	} else if bi.Path != bi.Main.Path {
 		rel, ok := strings.CutPrefix(bi.Path, bi.Main.Path+"/")
 		if !ok {
 			return nil, fmt.Errorf("package %s is not inside main module %s; write a manifest by hand", bi.Path, bi.Main.Path)
@@ -124,6 +127,27 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	)
 	vcsRev := set["vcs.revision"]
 	switch {
+	case toolchainCmd:
+		// A program of the Go distribution (gofmt, cmd/go, pkg/tool/…):
+		// its source is the toolchain zip itself, and cmd/dist builds it
+		// in GOPATH mode, which the recorded DefaultGODEBUG (go1.20
+		// defaults) shows. go build in that mode reproduces it.
+		for _, k := range []string{"GOFLAGS", "GOSUMDB"} {
+			delete(env, k)
+		}
+		env["GOPROXY"] = "off"
+		if set["DefaultGODEBUG"] != "" {
+			// Older releases (go1.23): cmd/dist built in GOPATH mode,
+			// which the recorded go1.20-compatible DefaultGODEBUG shows.
+			env["GO111MODULE"] = "off"
+			env["GOPATH"] = "/tmp/gopath"
+			workdir = "/tmp"
+			note("program of the Go distribution with a recorded DefaultGODEBUG: rebuilt from the toolchain's own sources in GOPATH mode (GO111MODULE=off), as cmd/dist built it")
+		} else {
+			// Newer releases: module mode inside the cmd module (vendored).
+			workdir = GoToolchainDest + "/src/cmd"
+			note("program of the Go distribution: rebuilt from the toolchain's own sources in the cmd module, as cmd/dist builds it")
+		}
 	case vcsRev != "":
 		if set["vcs"] != "git" {
 			return nil, fmt.Errorf("built from a %s checkout; only git sources are inferred", set["vcs"])
@@ -165,7 +189,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("%s records neither vcs.revision nor a module version (main module %s %s): nothing names its source; write a manifest by hand", in.URI, bi.Main.Path, bi.Main.Version)
 	}
-	if vcsRev == "" {
+	if vcsRev == "" && !toolchainCmd {
 		flags = append(flags, "-buildvcs=false")
 	}
 
@@ -242,12 +266,16 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		} else {
 			script = "set -e\ngo build " + shellJoin(args) + " -o " + out + " " + pkgRel + "\n"
 		}
+		deps := []manifest.Dep{{Kind: gomod.Kind, Source: GoSourceDest, Dir: depsDir, Dest: GoDepsDest}}
+		if toolchainCmd {
+			deps = nil
+		}
 		m := &manifest.Manifest{
 			APIVersion: manifest.APIVersion,
 			Name:       name + "-" + version,
 			Artifact:   manifest.Artifact{URI: in.URI, Digest: in.Digest, Member: in.Member},
 			Sources:    sources,
-			Deps:       []manifest.Dep{{Kind: gomod.Kind, Source: GoSourceDest, Dir: depsDir, Dest: GoDepsDest}},
+			Deps:       deps,
 			Builder:    manifest.Builder{Image: image},
 			Build: manifest.Build{
 				Workdir:   workdir,
@@ -258,7 +286,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 				Resources: manifest.Resources{Memory: 4 << 30, Pids: 4096},
 			},
 		}
-		if m.Deps[0].Dir == "" {
+		if len(m.Deps) > 0 && m.Deps[0].Dir == "" {
 			m.Deps[0].Dir = "."
 		}
 		if err := manifest.Validate(m); err != nil {

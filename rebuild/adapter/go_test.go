@@ -211,3 +211,58 @@ func TestInferNotGo(t *testing.T) {
 		t.Fatalf("Infer on a shell script: error = %v, want ErrNotApplicable", err)
 	}
 }
+
+// The installed go distribution's gofmt is a real published binary built by
+// cmd/dist. The inferred recipe names the toolchain as the only source, and
+// running its build command with the local toolchain reproduces the
+// installed binary bit for bit.
+func TestGoInferToolchainProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/gofmt")
+	}
+	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
+	proxy, _ := fakeToolchainProxy(t)
+	plan, err := adapter.Infer(context.Background(), adapter.Input{
+		Path: gofmt, URI: "file:gofmt", Digest: fileDigest(t, gofmt),
+		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Candidates) != 1 {
+		t.Fatalf("candidates = %d, want 1; notes %q", len(plan.Candidates), plan.Notes)
+	}
+	m := plan.Candidates[0].Manifest
+	want := "set -e\ngo build -gcflags=cmd/...=-dwarf=false -trimpath -ldflags=-w -o /out/gofmt cmd/gofmt\n"
+	if diff := cmp.Diff(want, m.Build.Script); diff != "" {
+		t.Errorf("script mismatch (-want +got):\n%s", diff)
+	}
+	if len(m.Sources) != 1 || len(m.Deps) != 0 || m.Build.Workdir != "/opt/go/src/cmd" {
+		t.Errorf("sources %+v deps %+v workdir %q, want only the toolchain, built in /opt/go/src/cmd", m.Sources, m.Deps, m.Build.Workdir)
+	}
+
+	// Run the recipe with the local toolchain in place of /opt/go.
+	out := filepath.Join(t.TempDir(), "gofmt")
+	script := strings.Replace(m.Build.Script, "/out/gofmt", out, 1)
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Dir = filepath.Join(runtime.GOROOT(), "src", "cmd")
+	cmd.Env = []string{"PATH=" + filepath.Join(runtime.GOROOT(), "bin") + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	for k, v := range m.Build.Env {
+		if k != "PATH" && k != "HOME" && k != "GOCACHE" && k != "GOPATH" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	// The host's build cache only saves time: cached results are keyed by
+	// every input, so they cannot change the output.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(cmd.Env, "GOCACHE="+strings.TrimSpace(string(gocache)), "GOPATH="+t.TempDir())
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("running the inferred build: %v\n%s", err, b)
+	}
+	if got, want := fileDigest(t, out), fileDigest(t, gofmt); got != want {
+		t.Errorf("rebuilt gofmt %s, installed %s: want bit for bit equal", got, want)
+	}
+}
