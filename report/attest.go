@@ -556,3 +556,24 @@ func toolVersion(res *Result) string {
 	}
 	return "devel"
 }
+
+// Summary says in one line what a verified attestation states, for people:
+// "https://slsa.dev/verification_summary/v1: hello.tar.gz sha256:… PASSED (key 1a2b…)".
+func (v *VerifiedStatement) Summary() string {
+	var subj []string
+	for _, s := range v.Subjects {
+		d := ""
+		if h, ok := s.Digest["sha256"]; ok {
+			d = " sha256:" + h
+		}
+		subj = append(subj, s.Name+d)
+	}
+	line := v.PredicateType + ": " + strings.Join(subj, ", ")
+	if v.VerificationResult != "" {
+		line += " " + v.VerificationResult
+	}
+	if len(v.KeyID) > 16 {
+		return line + " (key " + v.KeyID[:16] + "…)"
+	}
+	return line + " (key " + v.KeyID + ")"
+}
