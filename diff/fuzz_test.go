@@ -50,13 +50,17 @@ func FuzzGzip(f *testing.F) {
 
 func FuzzBzip2(f *testing.F) { fuzzFormat(f, bzip2Format{}, dt.Bzip2(fuzzTar, 9), dt.Bzip2(nil, 1)) }
 
-func FuzzXZ(f *testing.F) { fuzzFormat(f, xzFormat{}, dt.XZ(fuzzTar, xz.CRC64), dt.XZ([]byte("x"), xz.CRC32)) }
+func FuzzXZ(f *testing.F) {
+	fuzzFormat(f, xzFormat{}, dt.XZ(fuzzTar, xz.CRC64), dt.XZ([]byte("x"), xz.CRC32))
+}
 
 func FuzzZstd(f *testing.F) {
 	fuzzFormat(f, zstdFormat{}, dt.Zstd(fuzzTar, zstd.SpeedDefault, true), dt.Zstd([]byte("x"), zstd.SpeedFastest, false))
 }
 
-func FuzzLZMA(f *testing.F) { fuzzFormat(f, lzmaFormat{}, dt.LZMA(fuzzTar, 1<<16), dt.LZMA([]byte("x"), 1<<12)) }
+func FuzzLZMA(f *testing.F) {
+	fuzzFormat(f, lzmaFormat{}, dt.LZMA(fuzzTar, 1<<16), dt.LZMA([]byte("x"), 1<<12))
+}
 
 func FuzzZip(f *testing.F) {
 	fuzzFormat(f, zipFormat{}, dt.Zip(6, dt.Entry{Name: "META-INF/MANIFEST.MF", Body: []byte("M: 1\n")}, dt.Entry{Name: "x", Body: []byte("hello"), Store: true}),
