@@ -60,7 +60,7 @@ type junitTestCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Body    string `xml:",chardata"`
+	Body    string `xml:",cdata"` // xmlSafe: CDATA is not escaped
 }
 
 // RenderJUnit writes results as JUnit XML: one test suite, one test case per
@@ -97,10 +97,10 @@ func RenderJUnit(w io.Writer, results []*Result) error {
 			tc.SystemOut = body.String()
 		case NotReproducible:
 			suite.Failures++
-			tc.Failure = &junitProblem{Message: failureMessage(res), Type: string(res.Verdict), Body: body.String()}
+			tc.Failure = &junitProblem{Message: failureMessage(res), Type: string(res.Verdict), Body: xmlSafe(body.String())}
 		default:
 			suite.Errors++
-			tc.Error = &junitProblem{Message: res.VerdictLabel() + ": " + firstLine(res.Error), Type: string(Error), Body: body.String()}
+			tc.Error = &junitProblem{Message: res.VerdictLabel() + ": " + firstLine(res.Error), Type: string(Error), Body: xmlSafe(body.String())}
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
@@ -160,4 +160,18 @@ func modeOrVerify(m Mode) Mode {
 
 func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// xmlSafe replaces the characters XML 1.0 cannot carry at all (most control
+// characters, invalid UTF-8), which a diff of binary files may hold.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }

@@ -371,7 +371,7 @@ func TestJUnit(t *testing.T) {
 
 func TestJUnitControlCharacters(t *testing.T) {
 	res := sampleResult(NotReproducible)
-	res.Diff.Root.Details[0].Details[2].Unified = "@@ -1 +1 @@\n-a\x00\x01b\n+a\x1bc\n"
+	res.Diff.Root.Details[0].Details[2].Unified = "@@ -1 +1 @@\n-a\x00\x01b]]>\n+a\x1bc\xff\n"
 	var b bytes.Buffer
 	if err := RenderJUnit(&b, []*Result{res}); err != nil {
 		t.Fatal(err)
@@ -380,6 +380,7 @@ func TestJUnitControlCharacters(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("control characters in a diff broke the XML: %v", err)
 	}
+	mustContain(t, "failure body", doc.Suites[0].Cases[0].Failure.Body, `-a\x00\x01b]]>`, `+a\x1bc`+"\uFFFD")
 }
 
 func TestForDiff(t *testing.T) {
@@ -408,6 +409,24 @@ func TestForDiff(t *testing.T) {
 		mustContain(t, "diff text", txt, "left       left.zip", "right      right.zip")
 		if tc.want == NotReproducible {
 			mustContain(t, "diff text", txt, "[only in right, 11 bytes]", "[only in left, 1067 bytes]")
+		}
+	}
+}
+
+// TestTextNeutralizesTerminalEscapes: bytes from an artifact cannot drive
+// the terminal that shows the report.
+func TestTextNeutralizesTerminalEscapes(t *testing.T) {
+	res := sampleResult(NotReproducible)
+	res.Diff.Root.Details[0].Details[2].Unified = "@@ -1 +1 @@\n-title\x1b]0;pwned\x07\n+clear\x1b[2J\u009b31m\xff\n"
+	res.Diff.Root.Details[0].Details[1].Source1 += "\rEVIL"
+	res.Diff.Root.Details[0].Details[1].Source2 += "\rEVIL"
+	for _, c := range []bool{false, true} {
+		out := ansi.ReplaceAllString(renderString(t, FormatText, res, RenderOptions{Color: c}), "")
+		mustContain(t, "text", out, `-title\x1b]0;pwned\x07`, `+clear\x1b[2J\x9b31m`+"\uFFFD", `hello\x0dEVIL`)
+		for _, bad := range []string{"\x1b", "\x07", "\r", "\u009b"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("Color=%v: output carries raw %q", c, bad)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 
@@ -65,10 +66,10 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 	case NotReproducible:
 		c = p.fail
 	}
-	ew.printf("%s\n", c.Sprint(mark+" "+res.Headline()))
+	ew.printf("%s\n", c.Sprint(mark+" "+termSafe(res.Headline())))
 	if res.Verdict == Error && strings.Contains(strings.TrimSpace(res.Error), "\n") {
 		for _, l := range strings.Split(strings.TrimSpace(res.Error), "\n") {
-			ew.printf("  %s\n", l)
+			ew.printf("  %s\n", termSafe(l))
 		}
 	}
 
@@ -79,18 +80,18 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 		if res.Artifact.Member != "" {
 			uri += " [" + res.Artifact.Member + "]"
 		}
-		ew.printf("  %-10s %s\n", left, uri)
+		ew.printf("  %-10s %s\n", left, termSafe(uri))
 	}
-	if f := fileOf(res.Artifact.File, res.publishedDigest()); f != "" {
+	if f := termSafe(fileOf(res.Artifact.File, res.publishedDigest())); f != "" {
 		ew.printf("  %-10s %s\n", "", f)
 	}
 	if res.Rebuilt != nil {
 		label := res.Rebuilt.Path
 		if res.IsDiff() && label != "" {
-			ew.printf("  %-10s %s\n", right, label)
+			ew.printf("  %-10s %s\n", right, termSafe(label))
 			label = ""
 		}
-		if f := fileOf(res.Rebuilt, ""); f != "" {
+		if f := termSafe(fileOf(res.Rebuilt, "")); f != "" {
 			name := right
 			if res.IsDiff() {
 				name = ""
@@ -106,22 +107,25 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 	if causes := res.RankedCauses(); len(causes) > 0 {
 		ew.printf("\n%s\n", p.bold.Sprint("Likely causes, most explaining first:"))
 		for i, cs := range causes {
-			ew.printf("  %d. %s  %s\n", i+1, p.bold.Sprint(cs.Title),
+			ew.printf("  %d. %s  %s\n", i+1, p.bold.Sprint(termSafe(cs.Title)),
 				p.dim.Sprintf("[%s, %d %s]", cs.ID, cs.Weight, plural(cs.Weight, "difference", "differences")))
 			if cs.Fix != "" {
-				ew.printf("     fix: %s\n", cs.Fix)
+				ew.printf("     fix: %s\n", termSafe(cs.Fix))
 			}
 			if len(cs.Members) > 0 {
-				ew.printf("     in:  %s\n", memberList(cs.Members, textMaxMembers))
+				ew.printf("     in:  %s\n", termSafe(memberList(cs.Members, textMaxMembers)))
 			}
 		}
 	}
 	if res.Diff != nil {
 		if len(res.Diff.Normalizations) > 0 {
-			ew.printf("\n%s %s\n", p.bold.Sprint("Normalizations that changed bytes:"), strings.Join(res.Diff.Normalizations, ", "))
+			ew.printf("\n%s %s\n", p.bold.Sprint("Normalizations that changed bytes:"), termSafe(strings.Join(res.Diff.Normalizations, ", ")))
+		}
+		if len(res.Diff.Limits) > 0 {
+			ew.printf("\n")
 		}
 		for _, l := range res.Diff.Limits {
-			ew.printf("%s %s\n", p.warn.Sprint("limit:"), l)
+			ew.printf("%s %s\n", p.warn.Sprint("limit:"), termSafe(l))
 		}
 	}
 
@@ -183,22 +187,22 @@ func renderTextInputs(ew *errWriter, res *Result, p palette) {
 		if in.Dest != "" {
 			line += " → " + in.Dest
 		}
-		ew.printf("  %-9s %s\n", in.Kind, line)
+		ew.printf("  %-9s %s\n", termSafe(in.Kind), termSafe(line))
 		if in.Digest != "" {
-			ew.printf("  %-9s %s\n", "", p.dim.Sprint(in.Digest))
+			ew.printf("  %-9s %s\n", "", p.dim.Sprint(termSafe(in.Digest)))
 		}
 	}
 	if res.Builder.Image != "" || res.Builder.Digest != "" {
-		ew.printf("  %-9s %s\n", "builder", res.Builder.Image)
+		ew.printf("  %-9s %s\n", "builder", termSafe(res.Builder.Image))
 		if res.Builder.Digest != "" && !strings.Contains(res.Builder.Image, res.Builder.Digest) {
-			ew.printf("  %-9s %s\n", "", p.dim.Sprint(res.Builder.Digest))
+			ew.printf("  %-9s %s\n", "", p.dim.Sprint(termSafe(res.Builder.Digest)))
 		}
 	}
 	if res.Manifest.Path != "" || res.Manifest.Digest != "" {
-		ew.printf("  %-9s %s\n", "manifest", strings.TrimSpace(res.Manifest.Path+"  "+p.dim.Sprint(res.Manifest.Digest)))
+		ew.printf("  %-9s %s\n", "manifest", strings.TrimSpace(termSafe(res.Manifest.Path)+"  "+p.dim.Sprint(termSafe(res.Manifest.Digest))))
 	}
 	if res.Backend != "" {
-		ew.printf("  %-9s %s\n", "backend", res.Backend)
+		ew.printf("  %-9s %s\n", "backend", termSafe(res.Backend))
 	}
 	if len(res.Timings) > 0 || !res.StartedAt.IsZero() {
 		ew.printf("  %-9s %s\n", "time", res.timingLine())
@@ -208,20 +212,20 @@ func renderTextInputs(ew *errWriter, res *Result, p palette) {
 		if i == 0 {
 			label = "env"
 		}
-		ew.printf("  %-9s %s\n", label, e)
+		ew.printf("  %-9s %s\n", label, termSafe(e))
 	}
 	if res.BuildLog != "" {
-		ew.printf("  %-9s %s\n", "log", res.BuildLog)
+		ew.printf("  %-9s %s\n", "log", termSafe(res.BuildLog))
 	}
 	if res.Adapter != nil {
 		a := res.Adapter
-		ew.printf("  %-9s %s adapter, tried %s", "inferred", a.Name, strings.Join(a.Tried, ", "))
+		ew.printf("  %-9s %s adapter, tried %s", "inferred", termSafe(a.Name), termSafe(strings.Join(a.Tried, ", ")))
 		if a.Matched != "" {
-			ew.printf("; matched %s", a.Matched)
+			ew.printf("; matched %s", termSafe(a.Matched))
 		}
 		ew.printf("\n")
 		for _, n := range a.Notes {
-			ew.printf("  %-9s %s\n", "", p.dim.Sprint(n))
+			ew.printf("  %-9s %s\n", "", p.dim.Sprint(termSafe(n)))
 		}
 	}
 }
@@ -238,7 +242,7 @@ func renderTextTree(ew *errWriter, res *Result, p palette, opts RenderOptions) {
 		}
 		shown++
 		ind := strings.Repeat("  ", depth+1)
-		line := ind + p.bold.Sprint(nodeLabel(n, parent))
+		line := ind + p.bold.Sprint(termSafe(nodeLabel(n, parent)))
 		var facts []string
 		if n.Format != "" {
 			facts = append(facts, n.Format)
@@ -247,18 +251,18 @@ func renderTextTree(ew *errWriter, res *Result, p palette, opts RenderOptions) {
 		if s := sizeNote(n); s != "" {
 			facts = append(facts, s)
 		}
-		line += "  " + p.kind.Sprint("["+strings.Join(facts, ", ")+"]")
+		line += "  " + p.kind.Sprint(termSafe("["+strings.Join(facts, ", ")+"]"))
 		if len(n.Causes) > 0 {
-			line += "  " + p.dim.Sprint("cause: "+strings.Join(n.Causes, ", "))
+			line += "  " + p.dim.Sprint(termSafe("cause: "+strings.Join(n.Causes, ", ")))
 		}
 		ew.printf("%s\n", line)
 		for _, cm := range n.Comments {
-			ew.printf("%s  %s\n", ind, p.dim.Sprint("# "+cm))
+			ew.printf("%s  %s\n", ind, p.dim.Sprint(termSafe("# "+cm)))
 		}
 		for _, body := range []string{n.Unified, n.Hex} {
 			lines, dropped := diffLines(body, maxLines)
 			for _, l := range lines {
-				ew.printf("%s  %s\n", ind, colorDiffLine(p, l))
+				ew.printf("%s  %s\n", ind, colorDiffLine(p, termSafe(l)))
 			}
 			if dropped > 0 {
 				ew.printf("%s  %s\n", ind, p.dim.Sprintf("… %d more %s (--json or --html has them all)", dropped, plural(dropped, "line", "lines")))
@@ -283,4 +287,29 @@ func colorDiffLine(p palette, l string) string {
 		return p.bold.Sprint(l)
 	}
 	return l
+}
+
+// termSafe shows control characters from untrusted bytes (file names, diff
+// lines) as \xNN, so they can neither move the cursor nor recolor or retitle
+// the terminal. Tabs are kept; invalid UTF-8 becomes U+FFFD.
+func termSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
