@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/manifest"
 )
 
@@ -73,6 +73,13 @@ func infer(ctx context.Context, e *env, target, builder string) (*adapter.Plan, 
 		return nil, fmt.Errorf("artifact: %w", err)
 	}
 	path := item.Path
+	if member != "" && strings.HasPrefix(uri, gomod.Prefix) {
+		// Members of a module zip are named relative to the module root,
+		// as the module's files are (gomod:…toolchain@…#bin/gofmt).
+		if ref, err := gomod.ParseURI(uri); err == nil && !strings.HasPrefix(member, ref.ZipPrefix()) {
+			member = ref.ZipPrefix() + member
+		}
+	}
 	if member != "" {
 		if path, err = e.fetcher.Member(ctx, item.Path, member); err != nil {
 			return nil, fmt.Errorf("artifact member: %w", err)
@@ -175,14 +182,4 @@ func downloadPinned(ctx context.Context, c *fetch.Cache, uri string) (string, er
 	_, _, err = c.PutBlob(uri, d, f)
 	f.Close()
 	return d.String(), err
-}
-
-// manifestDigest is the sha256 of a manifest's canonical YAML encoding.
-func manifestDigest(m *manifest.Manifest) string {
-	var b bytes.Buffer
-	if err := manifest.Encode(&b, m, ""); err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b.Bytes())
-	return "sha256:" + hex.EncodeToString(sum[:])
 }

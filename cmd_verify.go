@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -226,35 +225,7 @@ func verifyInferred(ctx context.Context, e *env, cfg verifyConfig, opts rebuild.
 	if err != nil {
 		return nil, err
 	}
-	ad := &report.Adapter{Name: plan.Adapter, Notes: plan.Notes}
-	var (
-		res  *report.Result
-		verr error
-	)
-	for _, c := range plan.Candidates {
-		ad.Tried = append(ad.Tried, c.Name)
-		e.progress.Step("infer", fmt.Sprintf("trying %s candidate %q", plan.Adapter, c.Name))
-		o := opts
-		o.ManifestDigest = manifestDigest(c.Manifest)
-		res, verr = rebuild.Verify(ctx, c.Manifest, o)
-		if verr != nil {
-			// An input or build failure is the same for every candidate
-			// unless the build script differs; keep trying the others.
-			if rebuild.ExitCode(verr) == exitUsage || errors.Is(verr, context.Canceled) {
-				break
-			}
-			continue
-		}
-		if res.Verdict == report.Reproducible {
-			ad.Matched = c.Name
-			break
-		}
-	}
-	if res == nil {
-		return nil, fmt.Errorf("%s adapter produced no candidate manifest", plan.Adapter)
-	}
-	res.Adapter = ad
-	return res, verr
+	return rebuild.VerifyPlan(ctx, plan, opts)
 }
 
 func writeReports(res *report.Result, g common, o outputConfig) error {

@@ -1,0 +1,501 @@
+package main
+
+// End-to-end tests: they build the reprove binary and run it on real
+// manifests, real runc containers, a real in-process OCI registry and real
+// git repositories. They need root and runc; on CI (CI=true) a missing
+// prerequisite fails the test instead of skipping it.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/report"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+
+	imgOnce   sync.Once
+	imgLayout string
+	imgDigest string
+	imgErr    error
+)
+
+func requireSandbox(t *testing.T) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "not root"
+	} else if _, err := exec.LookPath("runc"); err != nil {
+		why = "runc missing (apt-get install -y runc)"
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("end-to-end test needs root and runc: %s", why)
+	}
+	t.Skip(why)
+}
+
+// reproveBin builds the binary once per test process.
+func reproveBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "reprove-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "reprove")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// busyboxImage builds the deterministic busybox builder image once.
+func busyboxImage(t *testing.T) (string, string) {
+	t.Helper()
+	imgOnce.Do(func() {
+		debs := os.Getenv("REPROVE_TEST_DEBS")
+		if debs == "" {
+			debs = filepath.Join(os.TempDir(), "reprove-test-debs")
+		}
+		if imgErr = os.MkdirAll(debs, 0o755); imgErr != nil {
+			return
+		}
+		img, err := imagebuild.Recipe(context.Background(), "busybox", debs, imagebuild.Config{})
+		if err != nil {
+			imgErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "reprove-busybox-")
+		if err != nil {
+			imgErr = err
+			return
+		}
+		imgLayout = filepath.Join(dir, "layout")
+		imgDigest, imgErr = imagebuild.WriteLayout(img, imgLayout)
+	})
+	if imgErr != nil {
+		t.Fatalf("building the busybox image: %v", imgErr)
+	}
+	return imgLayout, imgDigest
+}
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func reprove(t *testing.T, cacheDir string, args ...string) runResult {
+	t.Helper()
+	cmd := exec.Command(reproveBin(t), args...)
+	cmd.Env = append(os.Environ(), "REPROVE_CACHE_DIR="+cacheDir, "NO_COLOR=1")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	r := runResult{stdout: so.String(), stderr: se.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		t.Fatalf("running reprove: %v", err)
+	}
+	return r
+}
+
+// fixture copies fixtures/NAME and fixtures/hello (shared sources) into a
+// temp dir and renders its manifest with image as builder.image.
+func fixture(t *testing.T, name, image string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"hello", name} {
+		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("fixtures", d))); err != nil && !errors.Is(err, os.ErrExist) {
+			t.Fatal(err)
+		}
+	}
+	tmpl, err := os.ReadFile(filepath.Join("fixtures", name, "reprove.yaml.in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, name, "reprove.yaml")
+	if err := os.WriteFile(p, bytes.ReplaceAll(tmpl, []byte("@BUSYBOX_IMAGE@"), []byte(image)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func layoutRef(t *testing.T) string {
+	l, d := busyboxImage(t)
+	return "oci-layout:" + l + "@" + d
+}
+
+func readResult(t *testing.T, path string) *report.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("result JSON not written: %v", err)
+	}
+	defer f.Close()
+	res, err := report.ReadJSON(f)
+	if err != nil {
+		t.Fatalf("reading result JSON: %v", err)
+	}
+	return res
+}
+
+func TestCLIHelpAndVersion(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"verify", "diff", "init", "report", "key", "attestation", "Exit codes"}},
+		{[]string{"--version"}, []string{"reprove "}},
+		{[]string{"verify", "--help"}, []string{"MANIFEST | ARTIFACT[#MEMBER]", "--json", "--html", "--attestation", "--normalize", "--replace-source"}},
+		{[]string{"diff", "--help"}, []string{"diffoscope-json", "tar-mtime"}},
+	} {
+		r := reprove(t, t.TempDir(), tt.args...)
+		if r.code != 0 {
+			t.Errorf("reprove %v: exit %d, stderr %s", tt.args, r.code, r.stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("reprove %v: output lacks %q:\n%s", tt.args, w, r.stdout)
+			}
+		}
+	}
+	if r := reprove(t, t.TempDir(), "verify"); r.code != 2 {
+		t.Errorf("verify with no argument: want exit 2, got %d", r.code)
+	}
+	if r := reprove(t, t.TempDir(), "--bogus-flag"); r.code != 2 {
+		t.Errorf("unknown flag: want exit 2, got %d", r.code)
+	}
+}
+
+func TestVerifyFixtures(t *testing.T) {
+	requireSandbox(t)
+	image := layoutRef(t)
+	tests := []struct {
+		fixture string
+		code    int
+		verdict report.Verdict
+		cause   string // a cause the diff must name
+	}{
+		{"hello", 0, report.Reproducible, ""},
+		{"hello-dated", 1, report.NotReproducible, "timestamps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			m := fixture(t, tt.fixture, image)
+			js := filepath.Join(t.TempDir(), "result.json")
+			r := reprove(t, t.TempDir(), "verify", "--json", js, m)
+			if r.code != tt.code {
+				t.Fatalf("exit code: want %d, got %d\nstdout: %s\nstderr: %s", tt.code, r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, strings.ReplaceAll(string(tt.verdict), "-", " ")) {
+				t.Errorf("stdout lacks the verdict %q:\n%s", tt.verdict, r.stdout)
+			}
+			res := readResult(t, js)
+			if res.Verdict != tt.verdict {
+				t.Errorf("JSON verdict: want %s, got %s", tt.verdict, res.Verdict)
+			}
+			if res.Builder.Digest == "" || len(res.Inputs) != 2 || res.Artifact.File == nil {
+				t.Errorf("JSON lacks builder digest, inputs or artifact: %+v", res)
+			}
+			if tt.cause == "" {
+				return
+			}
+			if res.Diff == nil {
+				t.Fatalf("not-reproducible result has no diff")
+			}
+			var ids []string
+			for _, c := range res.Diff.Causes {
+				ids = append(ids, c.ID)
+			}
+			if !contains(ids, tt.cause) {
+				t.Errorf("causes: want %q among %v", tt.cause, ids)
+			}
+			if !strings.Contains(r.stdout, "BUILDINFO") {
+				t.Errorf("text report does not show the differing member BUILDINFO:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// editManifest rewrites the rendered fixture manifest.
+func editManifest(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("manifest %s lacks %q", path, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyDigestMismatchStopsBeforeBuild(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	// Change the README source so its declared digest no longer matches.
+	readme := filepath.Join(filepath.Dir(m), "src", "README")
+	if err := os.WriteFile(readme, []byte("tampered\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	r := reprove(t, cache, "verify", m)
+	if r.code != 2 {
+		t.Fatalf("want exit 2 for a digest mismatch, got %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"digest mismatch", "sha256:0a145b12f48c987a28a32f9f477277d10934f27c290160bb0a3b75b528d895df", "sources[1]"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache, "runs")); err == nil {
+		t.Errorf("a run folder was made: a build started despite the mismatch")
+	}
+}
+
+func TestVerifyInputErrors(t *testing.T) {
+	requireSandbox(t)
+	image := layoutRef(t)
+	tests := []struct {
+		name     string
+		old, new string
+		want     string
+	}{
+		{"unpinned image", "layout@sha256:", "layout:latest#", "builder.image"},
+		{"unknown field", "name: hello", "name: hello\nnmae: x", "nmae: unknown field"},
+		{"no digest", "    digest: sha256:0b670a46", "    # digest: sha256:0b670a46", "sources[0].digest: required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := fixture(t, "hello", image)
+			editManifest(t, m, tt.old, tt.new)
+			r := reprove(t, t.TempDir(), "verify", m)
+			if r.code != 2 {
+				t.Fatalf("want exit 2, got %d\n%s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+		})
+	}
+}
+
+func TestVerifyBuildFailures(t *testing.T) {
+	requireSandbox(t)
+	image := layoutRef(t)
+	var hits int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		fmt.Fprintln(w, "reached")
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name   string
+		script string
+		want   string
+	}{
+		{"timeout", "sleep 120", "timed out"},
+		{"writes to sources", "echo x > /src/README", "build failed"},
+		{"network", "wget -q -O /out/hello-1.0.tar.gz " + srv.URL, "build failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := fixture(t, "hello", image)
+			editManifest(t, m, "    set -eu\n", "    set -eu\n    "+tt.script+"\n")
+			editManifest(t, m, "timeout: 5m", "timeout: 3s")
+			cache := t.TempDir()
+			r := reprove(t, cache, "verify", m)
+			if r.code != 3 {
+				t.Fatalf("want exit 3, got %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+		})
+	}
+	if hits != 0 {
+		t.Errorf("the sandboxed build reached the host's server %d times", hits)
+	}
+}
+
+func TestVerifyConcurrentRunsShareCache(t *testing.T) {
+	requireSandbox(t)
+	image := layoutRef(t)
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	results := make([]runResult, 2)
+	for i := range results {
+		m := fixture(t, "hello", image)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = reprove(t, cache, "verify", "-q", m)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("run %d: exit %d\n%s", i, r.code, r.stderr)
+		}
+	}
+}
+
+func TestVerifyRegistryImageAndGitSource(t *testing.T) {
+	requireSandbox(t)
+	l, d := busyboxImage(t)
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	p, err := layout.FromPath(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := v1Hash(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := p.Image(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref, err := name.ParseReference(host+"/builders/busybox:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing to the in-process registry: %v", err)
+	}
+
+	// A git repository with the fixture's two source files.
+	repo := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", repo}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	for _, f := range []string{"hello.sh.in", "README"} {
+		b, err := os.ReadFile(filepath.Join("fixtures", "hello", "src", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("add", ".")
+	git("commit", "-qm", "hello 1.0")
+	rev := git("rev-parse", "HEAD")
+	// A later commit changes README: the pinned commit must be the one used.
+	if err := os.WriteFile(filepath.Join(repo, "README"), []byte("changed later\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "later")
+
+	m := fixture(t, "hello", "oci://"+host+"/builders/busybox@"+d)
+	b, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start, end := strings.Index(s, "sources:\n"), strings.Index(s, "builder:\n")
+	s = s[:start] + fmt.Sprintf("sources:\n  - uri: git+file://%s\n    rev: %s\n    dest: /src\n", repo, rev) + s[end:]
+	if err := os.WriteFile(m, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	js := filepath.Join(t.TempDir(), "r.json")
+	r := reprove(t, t.TempDir(), "verify", "--json", js, m)
+	if r.code != 0 {
+		t.Fatalf("want exit 0, got %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if res.Builder.Digest != d {
+		t.Errorf("builder digest: want %s, got %s", d, res.Builder.Digest)
+	}
+	if len(res.Inputs) != 1 || res.Inputs[0].Rev != rev {
+		t.Errorf("inputs: want the git source at %s, got %+v", rev, res.Inputs)
+	}
+}
+
+func TestReportRerender(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello-dated", layoutRef(t))
+	dir := t.TempDir()
+	js := filepath.Join(dir, "r.json")
+	if r := reprove(t, t.TempDir(), "verify", "-q", "--json", js, m); r.code != 1 {
+		t.Fatalf("want exit 1, got %d\n%s", r.code, r.stderr)
+	}
+	html, md, junit := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.xml")
+	r := reprove(t, t.TempDir(), "report", "--html", html, "--markdown", md, "--junit", junit, js)
+	if r.code != 0 {
+		t.Fatalf("report: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, f := range []string{html, md, junit} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("hello-dated")) {
+			t.Errorf("%s does not name the artifact", f)
+		}
+	}
+	var v map[string]any
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &v); err != nil || v["schemaVersion"] != report.SchemaVersion {
+		t.Errorf("result JSON schemaVersion: %v (%v)", v["schemaVersion"], err)
+	}
+}
+
+func v1Hash(d string) (v1.Hash, error) { return v1.NewHash(d) }
