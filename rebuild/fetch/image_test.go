@@ -127,7 +127,6 @@ func TestFetchImageRegistry(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.ref) {
 					t.Fatalf("FetchImage error = %v, want one naming %s and containing %q", err, tt.ref, tt.wantErr)
-
 				}
 				if got := errors.Is(err, ErrUnpinned); got != tt.unpinned {
 					t.Errorf("errors.Is(err, ErrUnpinned) = %v, want %v", got, tt.unpinned)
@@ -262,7 +261,6 @@ func TestFetchImageLayout(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.ref) {
 					t.Fatalf("FetchImage error = %v, want one naming %s and containing %q", err, tt.ref, tt.wantErr)
-
 				}
 				if got := errors.Is(err, ErrDigestMismatch); got != tt.mismatch {
 					t.Errorf("errors.Is(err, ErrDigestMismatch) = %v, want %v", got, tt.mismatch)

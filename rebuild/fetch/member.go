@@ -131,6 +131,13 @@ func copyMember(ctx context.Context, archive, member, out string, followed bool)
 				names = append(names, zf.Name)
 				continue
 			}
+			if zf.Mode()&fs.ModeSymlink != 0 {
+				target, err := zipLinkTarget(zf)
+				if err != nil {
+					return nil, fmt.Errorf("reading member %q of %s: %w", member, archive, err)
+				}
+				return nil, fmt.Errorf("member %q of %s is a symbolic link to %q; name the file it points to", member, archive, target)
+			}
 			if !zf.Mode().IsRegular() {
 				return nil, fmt.Errorf("member %q of %s is not a regular file (%v); name a file", member, archive, zf.Mode().Type())
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -327,4 +328,58 @@ func FuzzUnpack(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A small archive that claims many bytes is refused at the limit, naming
+// the entry, whether the bytes come from compression or a sparse entry.
+func TestUnpackLimit(t *testing.T) {
+	base := t.TempDir()
+	big := filepath.Join(base, "src", "big")
+	if err := os.MkdirAll(filepath.Dir(big), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(createEmpty(t, big), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	sparse := filepath.Join(base, "sparse.tar")
+	if out, err := exec.Command("tar", "--sparse", "-C", filepath.Dir(big), "-cf", sparse, "big").CombinedOutput(); err != nil {
+		t.Fatalf("GNU tar --sparse (apt-get install -y tar): %v\n%s", err, out)
+	}
+	zeros := compress(t, FormatTarZstd, makeTar(t, []entry{file("zeros", string(make([]byte, 16<<20)), 0o644)}))
+	tests := []struct {
+		name  string
+		data  func() []byte
+		entry string
+	}{
+		{"sparse tar", func() []byte { b, _ := os.ReadFile(sparse); return b }, "big"},
+		{"zstd of zeros", func() []byte { return zeros }, "zeros"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := tt.data()
+			if len(data) > 1<<20 {
+				t.Fatalf("the archive is %d bytes; the test wants a small one", len(data))
+			}
+			arch, dst, _, check := sandboxDirs(t, data)
+			err := UnpackWith(context.Background(), arch, dst, UnpackOptions{MaxBytes: 1 << 20})
+			check()
+			var ee *EntryError
+			if !errors.As(err, &ee) || ee.Entry != tt.entry || !strings.Contains(err.Error(), "decompression bomb") {
+				t.Fatalf("UnpackWith error = %v, want a limit error naming %q", err, tt.entry)
+			}
+			// The same archive unpacks under a limit it fits in.
+			dst2 := filepath.Join(t.TempDir(), "dst")
+			if err := UnpackWith(context.Background(), arch, dst2, UnpackOptions{MaxBytes: 128 << 20}); err != nil {
+				t.Fatalf("UnpackWith a large enough limit: %v", err)
+			}
+		})
+	}
+}
+
+func createEmpty(t testing.TB, p string) string {
+	t.Helper()
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
