@@ -16,7 +16,10 @@ import (
 //
 //	blobs/sha256/<hex>      verified files, named by the sha256 of their bytes
 //	trees/<kind>/<key>      directories derived from something pinned (unpacked
-//	                        archives, git checkouts, image rootfs), named by it
+//	                        archives, git checkouts, image rootfs), named by it;
+//	                        fetch uses the kinds unpack/<blob digest>,
+//	                        git/<commit>, oci/<pinned digest> (an OCI image
+//	                        layout) and member/<archive hex>-<name hash>
 //	tmp/                    work in progress; never read as a result
 //
 // Every entry appears by rename only after it is complete and verified, so a
@@ -102,6 +105,9 @@ func (c *Cache) TreePath(kind, key string) string {
 
 // Tree returns the path of a cached tree, if it is there.
 func (c *Cache) Tree(kind, key string) (string, bool) {
+	if !validTreeKey(key) {
+		return "", false
+	}
 	p := c.TreePath(kind, key)
 	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
 		return p, true
@@ -113,6 +119,9 @@ func (c *Cache) Tree(kind, key string) (string, bool) {
 // place. When another run put the same tree first, that one is kept and this
 // one discarded: trees are derived from pinned inputs, so both are equal.
 func (c *Cache) PutTree(kind, key string, fill func(dir string) error) (string, error) {
+	if !validTreeKey(key) {
+		return "", fmt.Errorf("storing %s tree in cache: key %q is not a digest or commit id", kind, key)
+	}
 	if p, ok := c.Tree(kind, key); ok {
 		return p, nil
 	}
@@ -139,4 +148,9 @@ func (c *Cache) PutTree(kind, key string, fill func(dir string) error) (string, 
 		return "", fmt.Errorf("storing %s tree in cache: %w", kind, err)
 	}
 	return dst, nil
+}
+
+// validTreeKey refuses keys that would name the kind's folder or its parent.
+func validTreeKey(key string) bool {
+	return key != "" && key != "." && key != ".."
 }

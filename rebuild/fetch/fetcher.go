@@ -127,6 +127,9 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Item, error) {
 	}
 	if req.Unpack {
 		if fi, err := os.Stat(it.Path); err == nil && fi.Mode().IsRegular() {
+			if _, err := digest.Parse(it.Digest); err != nil {
+				return nil, fmt.Errorf("%s: the fetched file has no valid digest (%q) to key its unpacked tree by; this is a bug in the URI's scheme", req.URI, it.Digest)
+			}
 			dir, err := f.unpackBlob(ctx, req.URI, it)
 			if err != nil {
 				return nil, err

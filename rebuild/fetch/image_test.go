@@ -168,7 +168,9 @@ func TestFetchImageRewrite(t *testing.T) {
 	if err := remote.Write(parseRef(t, host+"/mirror/img:v1"), img); err != nil {
 		t.Fatal(err)
 	}
-	f := New(newCache(t), WithRewrites([]Rewrite{{Old: "oci://registry.invalid/library/", New: "oci://" + host + "/mirror/"}}))
+	var events []Event
+	f := New(newCache(t), WithRewrites([]Rewrite{{Old: "oci://registry.invalid/library/", New: "oci://" + host + "/mirror/"}}),
+		WithProgress(func(e Event) { events = append(events, e) }))
 	got, err := f.FetchImage(context.Background(), "oci://registry.invalid/library/img@"+mustDigest(t, img))
 	if err != nil {
 		t.Fatalf("FetchImage: %v", err)
@@ -177,6 +179,23 @@ func TestFetchImageRewrite(t *testing.T) {
 		t.Errorf("Ref = %s, want %s", got.Ref, want)
 	}
 	checkLayout(t, got)
+	// Progress ends with every layer byte counted.
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, l := range layers {
+		n, _ := l.Size()
+		total += n
+	}
+	if len(events) == 0 {
+		t.Fatal("no progress events")
+	}
+	want := Event{URI: got.Ref, Phase: "download", Done: total, Total: total}
+	if diff := cmp.Diff(want, events[len(events)-1]); diff != "" {
+		t.Errorf("last progress event (-want +got):\n%s", diff)
+	}
 }
 
 // writeLayout stores images and indexes in a fresh OCI layout at dir.
