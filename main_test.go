@@ -499,3 +499,61 @@ func TestReportRerender(t *testing.T) {
 }
 
 func v1Hash(d string) (v1.Hash, error) { return v1.NewHash(d) }
+
+func TestVerifyAllFormatsAndAttestations(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	dir := t.TempDir()
+	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub")
+	if r := reprove(t, dir, "key", "generate", "--private", priv, "--public", pub); r.code != 0 {
+		t.Fatalf("key generate: exit %d\n%s", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(priv); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key mode: want 0600, got %v (%v)", fi.Mode().Perm(), err)
+	}
+	out := func(n string) string { return filepath.Join(dir, n) }
+	r := reprove(t, t.TempDir(), "verify", "-q",
+		"--json", out("r.json"), "--html", out("r.html"), "--markdown", out("r.md"), "--junit", out("r.xml"),
+		"--attestation", out("vsa.json"), "--provenance", out("prov.json"), "--sign-key", priv, m)
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "PRIVATE KEY") {
+		t.Errorf("the private key reached the output")
+	}
+	for _, f := range []string{"r.json", "r.html", "r.md", "r.xml", "vsa.json", "prov.json"} {
+		if fi, err := os.Stat(out(f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	for _, f := range []string{"vsa.json", "prov.json"} {
+		r := reprove(t, dir, "attestation", "verify", "--key", pub, out(f))
+		if r.code != 0 {
+			t.Errorf("attestation verify %s: exit %d\n%s", f, r.code, r.stderr)
+		}
+	}
+	r = reprove(t, dir, "attestation", "verify", "--key", pub, out("vsa.json"))
+	if !strings.Contains(r.stdout, "PASSED") {
+		t.Errorf("attestation verify does not show PASSED:\n%s", r.stdout)
+	}
+	// Tamper with the payload: the signature must no longer verify.
+	var env map[string]any
+	b, _ := os.ReadFile(out("vsa.json"))
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	env["payload"] = strings.Replace(env["payload"].(string), "A", "B", 1)
+	b, _ = json.Marshal(env)
+	if err := os.WriteFile(out("tampered.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := reprove(t, dir, "attestation", "verify", "--key", pub, out("tampered.json")); r.code == 0 {
+		t.Errorf("a tampered attestation verified")
+	}
+	// A different key must not verify it either.
+	priv2, pub2 := filepath.Join(dir, "k2.pem"), filepath.Join(dir, "k2.pub")
+	reprove(t, dir, "key", "generate", "--private", priv2, "--public", pub2)
+	if r := reprove(t, dir, "attestation", "verify", "--key", pub2, out("vsa.json")); r.code == 0 {
+		t.Errorf("an attestation verified with the wrong key")
+	}
+}
