@@ -557,3 +557,55 @@ func TestVerifyAllFormatsAndAttestations(t *testing.T) {
 		t.Errorf("an attestation verified with the wrong key")
 	}
 }
+
+func TestDiffCommand(t *testing.T) {
+	a := filepath.Join("fixtures", "hello", "published", "hello-1.0.tar.gz")
+	b := filepath.Join("fixtures", "hello-dated", "published", "hello-1.0.tar.gz")
+	if r := reprove(t, t.TempDir(), "diff", a, a); r.code != 0 {
+		t.Errorf("diff of a file with itself: want exit 0, got %d\n%s", r.code, r.stderr)
+	}
+	r := reprove(t, t.TempDir(), "diff", a, b)
+	if r.code != 1 {
+		t.Fatalf("diff of different files: want exit 1, got %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"BUILDINFO", "timestamps", "file-order"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("text diff lacks %q", w)
+		}
+	}
+	if r := reprove(t, t.TempDir(), "diff", a, filepath.Join(t.TempDir(), "missing")); r.code != 2 {
+		t.Errorf("diff with a missing file: want exit 2, got %d", r.code)
+	}
+	if r := reprove(t, t.TempDir(), "diff", "--format", "yaml", a, b); r.code != 2 {
+		t.Errorf("diff with an unknown format: want exit 2, got %d", r.code)
+	}
+	if r := reprove(t, t.TempDir(), "diff", "--normalize", "no-such-pass", a, b); r.code != 2 {
+		t.Errorf("diff with an unknown normalization: want exit 2, got %d", r.code)
+	}
+	for _, f := range []string{"json", "diffoscope-json", "markdown", "html"} {
+		out := filepath.Join(t.TempDir(), "out")
+		if r := reprove(t, t.TempDir(), "diff", "--format", f, "--output", out, a, b); r.code != 1 {
+			t.Errorf("diff --format %s: want exit 1, got %d\n%s", f, r.code, r.stderr)
+			continue
+		}
+		body, err := os.ReadFile(out)
+		if err != nil || !bytes.Contains(body, []byte("BUILDINFO")) {
+			t.Errorf("diff --format %s output lacks BUILDINFO (%v)", f, err)
+		}
+		if strings.HasSuffix(f, "json") && !json.Valid(body) {
+			t.Errorf("diff --format %s is not valid JSON", f)
+		}
+	}
+	var d map[string]any
+	out := filepath.Join(t.TempDir(), "d.json")
+	reprove(t, t.TempDir(), "diff", "--format", "diffoscope-json", "--output", out, a, b)
+	body, _ := os.ReadFile(out)
+	if err := json.Unmarshal(body, &d); err != nil || d["diffoscope-json-version"] != float64(1) {
+		t.Errorf("diffoscope-json: want diffoscope-json-version 1, got %v (%v)", d["diffoscope-json-version"], err)
+	}
+	// Only the order and mtimes differ between the two tarballs' metadata,
+	// but BUILDINFO's content differs too: normalizing must not hide it.
+	if r := reprove(t, t.TempDir(), "diff", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b); r.code != 1 {
+		t.Errorf("normalized diff with a content difference: want exit 1, got %d", r.code)
+	}
+}
