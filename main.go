@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -129,6 +130,12 @@ func globals(c *cli.Context) (common, error) {
 		}
 		g.CacheDir = dir
 	}
+	// Build mounts and runc need absolute host paths.
+	abs, err := filepath.Abs(g.CacheDir)
+	if err != nil {
+		return g, usage("--cache-dir %q: %v", g.CacheDir, err)
+	}
+	g.CacheDir = abs
 	return g, nil
 }
 

@@ -366,6 +366,16 @@ func TestVerifyBuildFailures(t *testing.T) {
 	}
 }
 
+func TestVerifyRelativeCacheDir(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	cmd := exec.Command(reproveBin(t), "verify", "-q", "--cache-dir", "cache", m)
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("verify with a relative --cache-dir: %v\n%s", err, out)
+	}
+}
+
 func TestVerifyConcurrentRunsShareCache(t *testing.T) {
 	requireSandbox(t)
 	image := layoutRef(t)
