@@ -308,6 +308,49 @@ func TestDirAndOCI(t *testing.T) {
 		wantCauses: []string{"random-ids", "timestamps"}}, s)
 }
 
+// layoutTar packs an image layout directory into a tar, as `docker save`
+// or `skopeo copy oci-archive:` would.
+func layoutTar(t *testing.T, dir string) []byte {
+	t.Helper()
+	var entries []dt.Entry
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		body, err := os.ReadFile(p)
+		entries = append(entries, dt.Entry{Name: filepath.ToSlash(rel), Body: body})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dt.Tar(tar.FormatPAX, entries...)
+}
+
+func TestImageTarballs(t *testing.T) {
+	dir := t.TempDir()
+	oa := dt.OCILayout(filepath.Join(dir, "oa"), dt.Config("2024-01-01T00:00:00Z"), dt.Tar(tar.FormatPAX, file("bin/app", "v1\n")))
+	ob := dt.OCILayout(filepath.Join(dir, "ob"), dt.Config("2024-01-01T00:00:00Z"), dt.Tar(tar.FormatPAX, file("bin/app", "v2\n")))
+	tc := pairCase{nameA: "a.tar", nameB: "b.tar", a: layoutTar(t, oa), b: layoutTar(t, ob),
+		wantLeaves: []string{"content b.tar/index.json", "content b.tar/manifest linux/amd64",
+			"content b.tar/manifest linux/amd64/layer 1 of 1/layer 1 of 1-content/bin/app"},
+		wantCauses: []string{"random-ids"}}
+	checkPair(t, tc, runPair(t, tc))
+
+	docker := func(layer []byte, created string) []byte {
+		return dt.Tar(tar.FormatPAX,
+			dt.Entry{Name: "manifest.json", Body: []byte(`[{"Config":"cfg.json","RepoTags":["x:1"],"Layers":["l1/layer.tar"]}]`)},
+			dt.Entry{Name: "cfg.json", Body: dt.Config(created)},
+			dt.Entry{Name: "l1/layer.tar", Body: layer})
+	}
+	tc = pairCase{nameA: "a.tar", nameB: "b.tar",
+		a:          docker(dt.Tar(tar.FormatPAX, file("etc/motd", "hi\n")), "2024-01-01T00:00:00Z"),
+		b:          docker(dt.Tar(tar.FormatPAX, file("etc/motd", "ho\n")), "2024-01-01T00:00:00Z"),
+		wantLeaves: []string{"content b.tar/image 1/layer 1 of 1/etc/motd"}}
+	checkPair(t, tc, runPair(t, tc))
+}
+
 func TestIdenticalAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	data := dt.Random(3<<20, 7)

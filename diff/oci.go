@@ -272,8 +272,8 @@ func (oc *ociComparer) layers(label string, la, lb []string) error {
 		oc.details = append(oc.details, n)
 	}
 	for i := 0; i < len(la) && i < len(lb); i++ {
-		if la[i] == lb[i] {
-			continue
+		if la[i] == lb[i] && strings.HasPrefix(la[i], "blobs/") {
+			continue // same digest, same bytes
 		}
 		if err := oc.pair(fmt.Sprintf("%s/layer %d of %d", label, i+1, len(la)), la[i], lb[i]); err != nil {
 			return err
@@ -317,10 +317,9 @@ func (oc *ociComparer) docker() error {
 	}
 	for i := 0; i < len(ea) && i < len(eb); i++ {
 		label := fmt.Sprintf("image %d", i+1)
-		if ea[i].Config != eb[i].Config {
-			if err := oc.pair(label+"/config", ea[i].Config, eb[i].Config); err != nil {
-				return err
-			}
+		// docker save names files by digest or by directory; compare them all.
+		if err := oc.pair(label+"/config", ea[i].Config, eb[i].Config); err != nil {
+			return err
 		}
 		if err := oc.layers(label, ea[i].Layers, eb[i].Layers); err != nil {
 			return err

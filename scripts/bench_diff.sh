@@ -63,6 +63,7 @@ printf '\n%-28s %10s %10s %12s %12s %8s %8s\n' "pair" "reprove s" "diffosc s" "r
 names=(tar-50MiB-one-byte tar-50MiB-all-different tar-10000x4KiB-one-changed identical deb elf)
 for name in "${names[@]}"; do
   a=$(ls "$pairs/$name"/a* | head -1); b=$(ls "$pairs/$name"/b* | head -1)
+  cat "$a" "$b" >/dev/null # same warm page cache for both tools
   measure "$work/r.txt" "${reprove[@]}" "$a" "$b"
   read -r rs rk rst <"$work/r.txt"
   if [ "$rst" -gt 1 ]; then echo "reprove failed on $name (exit $rst):" >&2; cat "$work/stderr.txt" >&2; fi
