@@ -1,0 +1,479 @@
+package main
+
+// End-to-end tests of Go binaries verified from their build info alone
+// (issue 5): the reprove binary is run on Go programs built here from real
+// git repositories, with an in-process module proxy serving their
+// dependency and a golang.org/toolchain zip made from the local GOROOT, and
+// the rebuilds run in real runc containers with no network. With
+// REPROVE_E2E=1 a binary of a published Go release is verified through the
+// module proxy the machine is configured with.
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
+	"github.com/reprove/reprove/report"
+)
+
+// Shared by every Go end-to-end test: building the git image and zipping
+// the toolchain take long, and the reprove cache keeps the unpacked
+// toolchain (hundreds of MB) and the image's rootfs once for all of them.
+var (
+	gitImgOnce sync.Once
+	gitImgRef  string
+	gitImgErr  error
+
+	toolchainOnce sync.Once
+	toolchainZip  string
+	toolchainVer  string
+	toolchainErr  error
+
+	goCacheOnce sync.Once
+	goCacheDir  string
+	goCacheErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if goCacheDir != "" {
+		os.RemoveAll(goCacheDir)
+	}
+	if gitImgRef != "" {
+		os.RemoveAll(filepath.Dir(strings.TrimPrefix(strings.Split(gitImgRef, "@")[0], "oci-layout:")))
+	}
+	os.Exit(code)
+}
+
+// gitImage builds the deterministic builder image with git (Go's vcs
+// stamping runs git) once, and returns it as oci-layout:DIR@DIGEST.
+func gitImage(t *testing.T) string {
+	t.Helper()
+	gitImgOnce.Do(func() {
+		debs := os.Getenv("REPROVE_TEST_DEBS")
+		if debs == "" {
+			debs = filepath.Join(os.TempDir(), "reprove-test-debs")
+		}
+		if gitImgErr = os.MkdirAll(debs, 0o755); gitImgErr != nil {
+			return
+		}
+		img, err := imagebuild.Recipe(context.Background(), "git", debs, imagebuild.Config{})
+		if err != nil {
+			gitImgErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "reprove-gitimg-")
+		if err != nil {
+			gitImgErr = err
+			return
+		}
+		l := filepath.Join(dir, "layout")
+		d, err := imagebuild.WriteLayout(img, l)
+		if err != nil {
+			gitImgErr = err
+			return
+		}
+		gitImgRef = "oci-layout:" + l + "@" + d
+	})
+	if gitImgErr != nil {
+		t.Fatalf("building the git builder image: %v", gitImgErr)
+	}
+	return gitImgRef
+}
+
+// localToolchain zips the local GOROOT as golang.org/toolchain once.
+func localToolchain(t *testing.T) (zipPath, version string) {
+	t.Helper()
+	toolchainOnce.Do(func() {
+		toolchainZip, toolchainVer, toolchainErr = gomodtest.ToolchainZip(runtime.GOROOT())
+	})
+	if toolchainErr != nil {
+		t.Fatalf("zipping the local toolchain: %v", toolchainErr)
+	}
+	return toolchainZip, toolchainVer
+}
+
+// sharedCache is the reprove cache every Go end-to-end test uses.
+func sharedCache(t *testing.T) string {
+	t.Helper()
+	goCacheOnce.Do(func() { goCacheDir, goCacheErr = os.MkdirTemp("", "reprove-e2e-go-cache-") })
+	if goCacheErr != nil {
+		t.Fatal(goCacheErr)
+	}
+	return goCacheDir
+}
+
+// reproveEnv runs the reprove binary with extra environment variables.
+func reproveEnv(t *testing.T, cacheDir string, env []string, args ...string) runResult {
+	t.Helper()
+	cmd := exec.Command(reproveBin(t), args...)
+	cmd.Env = append(append(os.Environ(), "REPROVE_CACHE_DIR="+cacheDir, "NO_COLOR=1"), env...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	r := runResult{stdout: so.String(), stderr: se.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running reprove: %v", err)
+	}
+	return r
+}
+
+// greetModule is the one dependency of the test programs.
+var greetModule = gomodtest.Module{Path: "example.com/greet", Version: "v1.0.0", Files: map[string]string{
+	"go.mod":   "module example.com/greet\n\ngo 1.22\n",
+	"greet.go": "package greet\n\n// Hello is what the program prints.\nconst Hello = \"hello from greet\"\n",
+}}
+
+// goProxy serves greetModule and the local toolchain zip on a loopback
+// HTTP server, the GOPROXY for the host builds and for reprove.
+func goProxy(t *testing.T, extra ...gomodtest.Module) *gomodtest.Proxy {
+	t.Helper()
+	zip, ver := localToolchain(t)
+	p := gomodtest.NewProxy(t, append([]gomodtest.Module{greetModule}, extra...)...)
+	if err := gomodtest.AddZip(p.Dir, "golang.org/toolchain", ver, zip); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// helloFiles is a module at a GitHub path (so no ?go-get=1 discovery is
+// needed to name its repository) with a command in cmd/hello using greet.
+func helloFiles(t *testing.T, modPath string) map[string]string {
+	t.Helper()
+	sum, err := greetModule.GoSum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"go.mod": "module " + modPath + "\n\ngo 1.22\n\nrequire example.com/greet v1.0.0\n",
+		"go.sum": sum,
+		"cmd/hello/main.go": `package main
+
+import "example.com/greet"
+
+var version = "dev"
+
+func main() { println(greet.Hello, version) }
+`,
+	}
+}
+
+// gitRepo commits files into a new repository and returns its folder and
+// commit id.
+func gitRepo(t *testing.T, files map[string]string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org",
+			"GIT_AUTHOR_DATE=2024-01-02T03:04:05Z", "GIT_COMMITTER_DATE=2024-01-02T03:04:05Z")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", ".")
+	git("commit", "-qm", "hello")
+	return dir, git("rev-parse", "HEAD")
+}
+
+// hostGo runs the local go in dir the way a release build would: modules
+// from proxy, no cgo, the local toolchain only, and vcs stamping on
+// (overriding the GOFLAGS=-buildvcs=false of this machine).
+func hostGo(t *testing.T, dir string, proxy *gomodtest.Proxy, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=true -modcacherw", "GOPROXY="+proxy.URL, "GOSUMDB=off", "GONOSUMDB=", "GOPRIVATE=",
+		"GOTOOLCHAIN=local", "GOWORK=off", "CGO_ENABLED=0", "GOMODCACHE="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %v: %v\n%s", args, err, out)
+	}
+}
+
+// buildHello builds cmd/hello of repo with the go build flags given.
+func buildHello(t *testing.T, repo string, proxy *gomodtest.Proxy, flags ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "hello")
+	hostGo(t, repo, proxy, nil, append(append([]string{"build"}, flags...), "-o", out, "./cmd/hello")...)
+	return out
+}
+
+func causeIDs(res *report.Result) []string {
+	var ids []string
+	if res.Diff != nil {
+		for _, c := range res.Diff.Causes {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+const helloModule = "github.com/reprove-e2e/hello"
+
+// TestVerifyGoBinaryFromBuildInfo verifies Go binaries with no manifest:
+// everything the rebuild needs comes from the binary's build info, the
+// link flags that -trimpath leaves out of it from the binary itself.
+func TestVerifyGoBinaryFromBuildInfo(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+	repo, rev := gitRepo(t, helloFiles(t, helloModule))
+
+	tests := []struct {
+		name        string
+		flags       []string
+		wantTried   []string
+		wantMatched string
+	}{
+		{name: "trimpath", flags: []string{"-trimpath"},
+			wantTried: []string{"ldflags=none"}, wantMatched: "ldflags=none"},
+		{name: "stripped", flags: []string{"-trimpath", "-ldflags=-s -w"},
+			wantTried: []string{"ldflags=-s -w"}, wantMatched: "ldflags=-s -w"},
+		// The commit id stamped as main.version is found in the stripped
+		// binary's bytes outside its build info.
+		{name: "stripped and stamped", flags: []string{"-trimpath", "-ldflags=-s -w -X main.version=" + rev[:12]},
+			wantTried:   []string{"ldflags=-s -w -X main.version=" + rev[:12]},
+			wantMatched: "ldflags=-s -w -X main.version=" + rev[:12]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := buildHello(t, repo, proxy, tt.flags...)
+			js := filepath.Join(t.TempDir(), "result.json")
+			r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+				"--replace-source", "git+https://"+helloModule+"=git+file://"+repo,
+				"--builder-image", image, bin)
+			if r.code != 0 {
+				t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			res := readResult(t, js)
+			if res.Verdict != report.Reproducible {
+				t.Fatalf("verdict: want %s, got %s", report.Reproducible, res.Verdict)
+			}
+			if res.Adapter == nil {
+				t.Fatalf("result names no adapter")
+			}
+			got := struct {
+				Adapter, Matched string
+				Tried            []string
+			}{res.Adapter.Name, res.Adapter.Matched, res.Adapter.Tried}
+			want := struct {
+				Adapter, Matched string
+				Tried            []string
+			}{"go", tt.wantMatched, tt.wantTried}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("adapter mismatch (-want +got):\n%s\nnotes: %q", diff, res.Adapter.Notes)
+			}
+			var git *report.Input
+			for i := range res.Inputs {
+				if res.Inputs[i].Rev != "" {
+					git = &res.Inputs[i]
+				}
+			}
+			if git == nil || git.Rev != rev {
+				t.Errorf("inputs: want the git source at %s, got %+v", rev, res.Inputs)
+			}
+		})
+	}
+}
+
+// TestInitThenVerifyGoBinary: reprove init writes the inferred manifest and
+// reprove verify of that manifest passes.
+func TestInitThenVerifyGoBinary(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+	repo, rev := gitRepo(t, helloFiles(t, helloModule))
+	bin := buildHello(t, repo, proxy, "-trimpath", "-ldflags=-w")
+	replace := "git+https://" + helloModule + "=git+file://" + repo
+	env := []string{"GOPROXY=" + proxy.URL}
+
+	m := filepath.Join(t.TempDir(), "m.yaml")
+	r := reproveEnv(t, cache, env, "init", "--replace-source", replace, "--builder-image", image, "-o", m, bin)
+	if r.code != 0 {
+		t.Fatalf("init: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	body, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"uri: git+https://" + helloModule, // the declared source, not the local stand-in
+		"rev: " + rev,
+		"gomod:golang.org/toolchain@" + toolchainVer,
+		"kind: gomod",
+		"-ldflags=-w",
+		"vcs.revision " + rev,
+	} {
+		if !bytes.Contains(body, []byte(w)) {
+			t.Errorf("manifest lacks %q:\n%s", w, body)
+		}
+	}
+	if bytes.Contains(body, []byte(repo)) {
+		t.Errorf("manifest names the local clone %s; --replace-source must only apply when fetching:\n%s", repo, body)
+	}
+
+	r = reproveEnv(t, cache, env, "verify", "--replace-source", replace, m)
+	if r.code != 0 {
+		t.Fatalf("verify m.yaml: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "reproducible") {
+		t.Errorf("stdout lacks the verdict:\n%s", r.stdout)
+	}
+}
+
+// TestVerifyGoBinaryNotReproducible: a binary built from a checkout with an
+// uncommitted edit cannot be rebuilt from its commit; the diff says which
+// Go build setting shows it.
+func TestVerifyGoBinaryNotReproducible(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+	repo, _ := gitRepo(t, helloFiles(t, helloModule))
+	main := filepath.Join(repo, "cmd", "hello", "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, bytes.Replace(src, []byte(`"dev"`), []byte(`"edited"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildHello(t, repo, proxy, "-trimpath")
+
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+		"--replace-source", "git+https://"+helloModule+"=git+file://"+repo,
+		"--builder-image", image, bin)
+	if r.code != 1 {
+		t.Fatalf("exit code: want 1, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if res.Verdict != report.NotReproducible {
+		t.Fatalf("verdict: want %s, got %s", report.NotReproducible, res.Verdict)
+	}
+	ids := causeIDs(res)
+	for _, w := range []string{"go-build-settings", "build-id"} {
+		if !contains(ids, w) {
+			t.Errorf("causes: want %q among %v", w, ids)
+		}
+	}
+	if res.Adapter == nil || res.Adapter.Matched != "" || !cmp.Equal(res.Adapter.Tried, []string{"ldflags=none"}) {
+		t.Errorf("adapter: want ldflags=none tried and nothing matched, got %+v", res.Adapter)
+	}
+	if !strings.Contains(strings.Join(res.Adapter.Notes, "\n"), "vcs.modified=true") {
+		t.Errorf("adapter notes do not explain vcs.modified=true: %q", res.Adapter.Notes)
+	}
+	for _, w := range []string{"vcs.modified=true", "vcs.modified=false"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("text report lacks the differing build setting %q:\n%s", w, r.stdout)
+		}
+	}
+}
+
+// TestVerifyGoInstalledModuleVersion: a binary made by go install
+// MODULE@VERSION records a real module version and no vcs information;
+// its source is the module zip from the proxy, pinned by the h1: sum the
+// binary records.
+func TestVerifyGoInstalledModuleVersion(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	sum, err := greetModule.GoSum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool := gomodtest.Module{Path: "example.com/tool", Version: "v1.0.0", Files: map[string]string{
+		"go.mod":  "module example.com/tool\n\ngo 1.22\n\nrequire example.com/greet v1.0.0\n",
+		"go.sum":  sum,
+		"main.go": "package main\n\nimport \"example.com/greet\"\n\nfunc main() { println(greet.Hello, \"tool\") }\n",
+	}}
+	proxy := goProxy(t, tool)
+	gobin := t.TempDir()
+	hostGo(t, t.TempDir(), proxy, []string{"GOBIN=" + gobin, "GOFLAGS=-trimpath -modcacherw"}, "install", "example.com/tool@v1.0.0")
+	bin := filepath.Join(gobin, "tool")
+
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js, "--builder-image", image, bin)
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	var uris []string
+	for _, in := range res.Inputs {
+		uris = append(uris, in.URI)
+	}
+	if !strings.Contains(strings.Join(uris, " "), "gomod:example.com/tool@v1.0.0") {
+		t.Errorf("inputs: want the module zip gomod:example.com/tool@v1.0.0, got %q", uris)
+	}
+}
+
+// TestVerifyGoToolchainProgram verifies gofmt of the local Go distribution,
+// named inside its toolchain module zip: the artifact and the source are
+// the same zip, served by the in-process proxy.
+func TestVerifyGoToolchainProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles cmd/gofmt in a container")
+	}
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+	_, ver := localToolchain(t)
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js, "--builder-image", image,
+		"gomod:golang.org/toolchain@"+ver+"#bin/gofmt")
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if res := readResult(t, js); res.Verdict != report.Reproducible {
+		t.Errorf("verdict: want %s, got %s", report.Reproducible, res.Verdict)
+	}
+}
+
+// TestE2EVerifyGofmtRelease verifies gofmt of a published Go release,
+// which cmd/dist built, through the module proxy this machine uses.
+func TestE2EVerifyGofmtRelease(t *testing.T) {
+	if os.Getenv("REPROVE_E2E") != "1" {
+		t.Skip("needs the Go module proxy: set REPROVE_E2E=1")
+	}
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, nil, "verify", "--json", js, "--builder-image", image,
+		"gomod:golang.org/toolchain@v0.0.1-go1.23.1.linux-amd64#bin/gofmt")
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if res.Verdict != report.Reproducible || res.Adapter == nil || res.Adapter.Matched == "" {
+		t.Errorf("want reproducible with a matched candidate, got %s, adapter %+v", res.Verdict, res.Adapter)
+	}
+}
