@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -27,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/report"
 )
 
@@ -617,5 +619,77 @@ func TestDiffCommand(t *testing.T) {
 	// but BUILDINFO's content differs too: normalizing must not hide it.
 	if r := reprove(t, t.TempDir(), "diff", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b); r.code != 1 {
 		t.Errorf("normalized diff with a content difference: want exit 1, got %d", r.code)
+	}
+}
+
+func TestVerifyInterruptCleansUp(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	editManifest(t, m, "    set -eu\n", "    set -eu\n    echo started; sleep 120\n")
+	cache := t.TempDir()
+	containers := func() map[string]bool {
+		out, _ := exec.Command("runc", "--root", sandbox.DefaultRuncRoot, "list", "-q").Output()
+		ids := map[string]bool{}
+		for _, id := range strings.Fields(string(out)) {
+			ids[id] = true
+		}
+		return ids
+	}
+	before := containers()
+	cmd := exec.Command(reproveBin(t), "verify", m)
+	cmd.Env = append(os.Environ(), "REPROVE_CACHE_DIR="+cache, "NO_COLOR=1")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the build is running (its log says so), then interrupt.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		logs, _ := filepath.Glob(filepath.Join(cache, "runs", "*", "build.log"))
+		if len(logs) == 1 {
+			if b, _ := os.ReadFile(logs[0]); bytes.Contains(b, []byte("started")) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the build never started:\n%s", se.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var ours []string
+	for id := range containers() {
+		if !before[id] {
+			ours = append(ours, id)
+		}
+	}
+	if len(ours) == 0 {
+		t.Errorf("no new runc container is listed while the build runs")
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("interrupted verify: want exit 3, got %v\n%s", err, se.String())
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("interrupted verify took %s to stop", d)
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if bytes.Contains(mounts, []byte(cache)) {
+		t.Errorf("mounts under the cache are left after an interrupt")
+	}
+	after := containers()
+	for _, id := range ours {
+		if after[id] {
+			t.Errorf("container %s is left after an interrupt", id)
+		}
+	}
+	if bundles, _ := filepath.Glob(filepath.Join(cache, "runs", "*", ".bundle-*")); len(bundles) > 0 {
+		t.Errorf("bundles left after an interrupt: %v", bundles)
 	}
 }
