@@ -30,7 +30,9 @@ func VerifyPlan(ctx context.Context, plan *adapter.Plan, opts Options) (*report.
 		ad.Tried = append(ad.Tried, c.Name)
 		opts.step("infer", "trying %s candidate %q", plan.Adapter, c.Name)
 		o := opts
-		o.ManifestDigest = ManifestDigest(c.Manifest)
+		if o.ManifestDigest, err = ManifestDigest(c.Manifest); err != nil {
+			break
+		}
 		res, err = Verify(ctx, c.Manifest, o)
 		if err != nil {
 			// Input errors and cancellation are the same for every
@@ -45,17 +47,20 @@ func VerifyPlan(ctx context.Context, plan *adapter.Plan, opts Options) (*report.
 			break
 		}
 	}
+	if res == nil {
+		return nil, err
+	}
 	res.Adapter = ad
 	return res, err
 }
 
 // ManifestDigest is the sha256 of a manifest's YAML encoding, for manifests
 // that were inferred rather than read from a file.
-func ManifestDigest(m *manifest.Manifest) string {
+func ManifestDigest(m *manifest.Manifest) (string, error) {
 	var b bytes.Buffer
 	if err := manifest.Encode(&b, m, ""); err != nil {
-		panic(fmt.Sprintf("encoding a validated manifest: %v", err))
+		return "", fmt.Errorf("manifest %s: %w", m.Name, err)
 	}
 	sum := sha256.Sum256(b.Bytes())
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
