@@ -266,3 +266,77 @@ func TestGoInferToolchainProgram(t *testing.T) {
 		t.Errorf("rebuilt gofmt %s, installed %s: want bit for bit equal", got, want)
 	}
 }
+
+// A binary made by go install MODULE@VERSION records the module version and
+// its h1: sum but no vcs information: the source is the module zip, pinned
+// through the proxy by that sum, rebuilt with go install from a file proxy
+// that serves the zip so go records the same version.
+func TestGoInferInstalledModuleVersion(t *testing.T) {
+	tool := gomodtest.Module{Path: "example.com/tool", Version: "v1.2.3", Files: map[string]string{
+		"go.mod":        "module example.com/tool\n\ngo 1.22\n",
+		"cmd/t/main.go": "package main\n\nfunc main() { println(\"tool\") }\n",
+	}}
+	toolZip, err := tool.Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := sha256.Sum256(toolZip)
+	toolSum, err := gomodtest.HashZipBytes(toolZip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, _ := fakeToolchainProxy(t)
+	if err := gomodtest.WriteTree(proxy.Dir, tool); err != nil {
+		t.Fatal(err)
+	}
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", "example.com/tool/cmd/t@v1.2.3")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOPROXY="+proxy.URL, "GOSUMDB=off", "GOFLAGS=-trimpath -modcacherw",
+		"GOMODCACHE="+t.TempDir(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install: %v\n%s", err, b)
+	}
+	bin := filepath.Join(gobin, "t")
+	plan, err := adapter.Infer(context.Background(), adapter.Input{
+		Path: bin, URI: "file:t", Digest: fileDigest(t, bin),
+		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range plan.Candidates {
+		names = append(names, c.Name)
+	}
+	if diff := cmp.Diff([]string{"ldflags=none"}, names); diff != "" {
+		t.Fatalf("candidates mismatch (-want +got):\n%s\nnotes: %q", diff, plan.Notes)
+	}
+	m := plan.Candidates[0].Manifest
+	type src struct {
+		URI, Digest, Dest string
+		Unpack            bool
+	}
+	var got []src
+	for _, s := range m.Sources[1:] {
+		got = append(got, src{s.URI, s.Digest, s.Dest, s.Unpack})
+	}
+	zipDigest := "sha256:" + hex.EncodeToString(zh[:])
+	modURI := "gomod:example.com/tool@v1.2.3?sum=" + toolSum
+	want := []src{{modURI, zipDigest, "/src", true}, {modURI, zipDigest, "/deps/main.zip", false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("main module sources mismatch (-want +got):\n%s", diff)
+	}
+	for _, w := range []string{
+		"cp /deps/main.zip /tmp/mainproxy/example.com/tool/@v/v1.2.3.zip\n",
+		"GOPROXY=file:///tmp/mainproxy,file:///deps/gomod GOBIN=/tmp/bin go install -buildvcs=false -trimpath example.com/tool/cmd/t@v1.2.3\n",
+		"cp /tmp/bin/t /out/t\n",
+	} {
+		if !strings.Contains(m.Build.Script, w) {
+			t.Errorf("script lacks %q:\n%s", w, m.Build.Script)
+		}
+	}
+	if m.Build.Workdir != "/tmp" || len(m.Deps) != 1 || m.Deps[0].Source != "/src" {
+		t.Errorf("workdir %q deps %+v: want /tmp and the deps of /src", m.Build.Workdir, m.Deps)
+	}
+}
