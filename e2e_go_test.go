@@ -302,6 +302,74 @@ func TestVerifyGoBinaryFromBuildInfo(t *testing.T) {
 	}
 }
 
+// gitIn runs git in repo with fixed identity and dates.
+func gitIn(t *testing.T, repo string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", repo}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org",
+		"GIT_AUTHOR_DATE=2024-02-03T04:05:06Z", "GIT_COMMITTER_DATE=2024-02-03T04:05:06Z")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestVerifyGoBinaryVersionFromTags: Go 1.24 and later stamp the main
+// module's version from the repository's tags (a release tag on the commit,
+// or a pseudo-version built on the nearest tag). The rebuild must see the
+// tags the original build saw, and not those pushed later.
+func TestVerifyGoBinaryVersionFromTags(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+
+	tests := []struct {
+		name string
+		// prepare tags and commits before the build; after changes the
+		// upstream repository after it.
+		prepare, after func(t *testing.T, repo, first string)
+		wantPrefix     string // of the recorded main module version
+	}{
+		{name: "release tag on the commit",
+			prepare:    func(t *testing.T, repo, first string) { gitIn(t, repo, "tag", "v1.4.0") },
+			wantPrefix: "v1.4.0"},
+		{name: "pseudo-version after a tag; commit tagged later",
+			prepare: func(t *testing.T, repo, first string) {
+				gitIn(t, repo, "tag", "v1.4.0")
+				if err := os.WriteFile(filepath.Join(repo, "NEWS"), []byte("next\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				gitIn(t, repo, "add", "NEWS")
+				gitIn(t, repo, "commit", "-qm", "next")
+			},
+			after:      func(t *testing.T, repo, first string) { gitIn(t, repo, "tag", "v1.5.0") },
+			wantPrefix: "v1.4.1-0.20240203040506-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, first := gitRepo(t, helloFiles(t, helloModule))
+			tt.prepare(t, repo, first)
+			bin := buildHello(t, repo, proxy, "-trimpath")
+			if tt.after != nil {
+				tt.after(t, repo, first)
+			}
+			js := filepath.Join(t.TempDir(), "result.json")
+			r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+				"--replace-source", "git+https://"+helloModule+"=git+file://"+repo,
+				"--builder-image", image, bin)
+			if r.code != 0 {
+				t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			res := readResult(t, js)
+			if !strings.HasPrefix(res.Name, "hello-"+tt.wantPrefix) {
+				t.Errorf("name %q: want the recorded version %s…", res.Name, tt.wantPrefix)
+			}
+		})
+	}
+}
+
 // TestInitThenVerifyGoBinary: reprove init writes the inferred manifest and
 // reprove verify of that manifest passes.
 func TestInitThenVerifyGoBinary(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/manifest"
@@ -124,6 +125,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		workdir, depsDir string
 		install          bool // go install MODULE/PKG@VERSION
 		flags            []string
+		prelude          string // script lines before go build
 	)
 	vcsRev := set["vcs.revision"]
 	switch {
@@ -167,6 +169,16 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		note("source: git repository %s at vcs.revision %s (module folder %q)", root.URL, vcsRev, sub)
 		if set["vcs.modified"] == "true" {
 			note("vcs.modified=true: the binary was built from a checkout with uncommitted changes, which the commit alone cannot reproduce")
+		}
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			// Go 1.24 and later stamp the version they derive from the
+			// repository's tags; the build must see the same tags.
+			lines, why, err := vcsVersionTags(v, sub, vcsRev)
+			if err != nil {
+				return nil, err
+			}
+			prelude = lines
+			note("%s", why)
 		}
 		flags = append(flags, "-buildvcs=true")
 		env["GIT_CONFIG_COUNT"] = "1"
@@ -236,7 +248,9 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	}
 	out := "/out/" + name
 	version := bi.Main.Version
-	if version == "" || version == "(devel)" {
+	if toolchainCmd {
+		version = goVersion
+	} else if version == "" || version == "(devel)" {
 		version = shortRev(vcsRev)
 	}
 
@@ -264,7 +278,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		if install {
 			script = installScript(bi, args, out)
 		} else {
-			script = "set -e\ngo build " + shellJoin(args) + " -o " + out + " " + pkgRel + "\n"
+			script = "set -e\n" + prelude + "go build " + shellJoin(args) + " -o " + out + " " + pkgRel + "\n"
 		}
 		deps := []manifest.Dep{{Kind: gomod.Kind, Source: GoSourceDest, Dir: depsDir, Dest: GoDepsDest}}
 		if toolchainCmd {
@@ -313,6 +327,52 @@ printf '%[3]s\n' > %[1]s/list
 GOPROXY=file:///tmp/mainproxy,file://%[5]s GOBIN=/tmp/bin go install %[6]s %[7]s@%[3]s
 cp /tmp/bin/%[8]s %[9]s
 `, dir, GoMainZipDest, m.Version, GoSourceDest, GoDepsDest, shellJoin(args), bi.Path, path.Base(out), out)
+}
+
+// vcsVersionTags returns the script lines that make the checkout a go
+// command stamps version from: a clone of the source in /tmp/src holding no
+// tag but the one the recorded version was derived from (the tag itself at
+// rev for a release, the pseudo-version's base tag on the parent of rev),
+// so that tags pushed or moved upstream after the build cannot change the
+// rebuild. sub is the module's folder in the repository, which prefixes its
+// tags. It also returns a note saying what was inferred.
+func vcsVersionTags(version, sub, rev string) (string, string, error) {
+	v := strings.TrimSuffix(strings.TrimSuffix(version, "+dirty"), ".dirty")
+	v = strings.TrimSuffix(v, "+incompatible")
+	prefix := ""
+	if sub != "" {
+		prefix = sub + "/"
+	}
+	var tag, at, why string
+	switch {
+	case module.IsPseudoVersion(v):
+		base, err := module.PseudoVersionBase(v)
+		if err != nil {
+			return "", "", fmt.Errorf("main module version %s: %w; write a manifest by hand", version, err)
+		}
+		if r, err := module.PseudoVersionRev(v); err != nil || !strings.HasPrefix(rev, r) {
+			return "", "", fmt.Errorf("main module version %s does not name vcs.revision %s; write a manifest by hand", version, rev)
+		}
+		if base == "" {
+			why = fmt.Sprintf("version %s: no tag was reachable from the commit; rebuilt in a clone without tags", version)
+		} else {
+			tag, at = prefix+base, rev+"^"
+			why = fmt.Sprintf("version %s: derived from tag %s on an ancestor; rebuilt in a clone with only that tag, on the commit's parent", version, tag)
+		}
+	case semver.IsValid(v) && semver.Canonical(v) == v:
+		tag, at = prefix+v, rev
+		why = fmt.Sprintf("version %s: the commit is tagged %s; rebuilt in a clone with only that tag", version, tag)
+	default:
+		return "", "", fmt.Errorf("main module version %q is neither a release nor a pseudo-version; write a manifest by hand", version)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "git clone --quiet --no-tags --no-checkout --shared %s /tmp/src\n", GoSourceDest)
+	fmt.Fprintf(&b, "git -C /tmp/src checkout --quiet --detach %s\n", rev)
+	if tag != "" {
+		fmt.Fprintf(&b, "git -C /tmp/src tag %s %s\n", shellJoin([]string{tag}), at)
+	}
+	fmt.Fprintf(&b, "cd %s\n", path.Join("/tmp/src", sub))
+	return b.String(), why, nil
 }
 
 // ldCandidate is one guess at the link flags.

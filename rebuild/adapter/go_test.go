@@ -137,7 +137,7 @@ func TestGoInfer(t *testing.T) {
 		name       string
 		flags      []string
 		wantCands  []string
-		wantScript string // of the first candidate
+		wantScript string // of the first candidate, after the clone lines
 	}{
 		{name: "trimpath", flags: []string{"-trimpath"},
 			wantCands:  []string{"ldflags=none"},
@@ -172,7 +172,11 @@ func TestGoInfer(t *testing.T) {
 				t.Fatalf("candidates mismatch (-want +got):\n%s\nnotes: %q", diff, plan.Notes)
 			}
 			m := plan.Candidates[0].Manifest
-			if diff := cmp.Diff(tt.wantScript, m.Build.Script); diff != "" {
+			// The build info has the pseudo-version v0.0.0-TIME-REV (no
+			// tags): the build runs in a clone without tags.
+			clone := "set -e\ngit clone --quiet --no-tags --no-checkout --shared /src /tmp/src\n" +
+				"git -C /tmp/src checkout --quiet --detach " + rev + "\ncd /tmp/src\n"
+			if diff := cmp.Diff(clone+strings.TrimPrefix(tt.wantScript, "set -e\n"), m.Build.Script); diff != "" {
 				t.Errorf("script mismatch (-want +got):\n%s", diff)
 			}
 			if len(m.Sources) != 2 {
