@@ -545,3 +545,37 @@ func TestE2EVerifyGofmtRelease(t *testing.T) {
 		t.Errorf("want reproducible with a matched candidate, got %s, adapter %+v", res.Verdict, res.Adapter)
 	}
 }
+
+// TestE2EVerifyGoInstalledFromProxy verifies a program installed with go
+// install MODULE@VERSION from the module proxy this machine uses: the
+// module zip, its dependencies and the toolchain all come from there.
+func TestE2EVerifyGoInstalledFromProxy(t *testing.T) {
+	if os.Getenv("REPROVE_E2E") != "1" {
+		t.Skip("needs the Go module proxy: set REPROVE_E2E=1")
+	}
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	const pkg = "golang.org/x/example/hello@v0.0.0-20250915201037-7f05d217867b"
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", pkg)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-trimpath -modcacherw", "GOMODCACHE="+t.TempDir(),
+		"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install %s: %v\n%s", pkg, err, out)
+	}
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, nil, "verify", "--json", js, "--builder-image", image, filepath.Join(gobin, "hello"))
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	var uris []string
+	for _, in := range res.Inputs {
+		uris = append(uris, in.URI)
+	}
+	if !strings.Contains(strings.Join(uris, " "), "gomod:golang.org/x/example/hello@v0.0.0-20250915201037-7f05d217867b") {
+		t.Errorf("inputs: want the module zip of %s, got %q", pkg, uris)
+	}
+}
