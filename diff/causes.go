@@ -30,6 +30,8 @@ var catalogue = map[string]causeInfo{
 		"Build with the exact Go version recorded in the binary (GOTOOLCHAIN=goX.Y.Z)"},
 	"go-module-versions": {"Go module dependency versions differ",
 		"Build from the same go.mod/go.sum and vendor tree; check replace directives and GOFLAGS=-mod"},
+	"go-vcs-modified": {"Go binary built from a checkout with uncommitted changes (vcs.modified=true)",
+		"Its recorded commit is not its whole source: rebuild and publish from a clean checkout of a pushed commit, or get the exact source from the publisher"},
 	"build-id": {"Build IDs differ",
 		"Build IDs are derived from the inputs: fix the other differences first; for C use --build-id=sha1, for Go do not pass -ldflags=-buildid=<random>"},
 	"random-ids": {"Random-looking identifiers differ (UUIDs, hashes, nonces)",
@@ -84,6 +86,9 @@ func rankCauses(root *Node) []Cause {
 		out = append(out, *cs)
 	}
 	sort.Slice(out, func(i, j int) bool {
+		if ci, cj := consequences[out[i].ID], consequences[out[j].ID]; ci != cj {
+			return cj
+		}
 		if out[i].Weight != out[j].Weight {
 			return out[i].Weight > out[j].Weight
 		}
@@ -91,6 +96,10 @@ func rankCauses(root *Node) []Cause {
 	})
 	return out
 }
+
+// consequences are causes that follow from any other difference (a build
+// ID hashes every input): they rank after the causes they may follow from.
+var consequences = map[string]bool{"build-id": true}
 
 func addCause(n *Node, ids ...string) {
 	for _, id := range ids {

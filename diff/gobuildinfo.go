@@ -79,10 +79,19 @@ func compareGoBuildInfo(c *comparer, a, b *input) *Node {
 			changed = append(changed, l)
 		}
 	}
+	dirtyOnly := stripDirty(firstWithPrefix(la, "mod\t")) == stripDirty(firstWithPrefix(lb, "mod\t"))
 	for _, l := range changed {
 		switch {
 		case strings.HasPrefix(l, "go\t"):
 			addCause(n, "go-toolchain")
+		case strings.HasPrefix(l, "mod\t") && dirtyOnly,
+			strings.HasPrefix(l, "build\tvcs.modified="):
+			// The main module's version differs only by the +dirty that
+			// go adds for a checkout with uncommitted changes.
+			if !hasCause(n, "go-vcs-modified") {
+				n.Comments = append(n.Comments, "vcs.modified=true on one side: that binary was built from a checkout with uncommitted changes, so its recorded commit is not its whole source")
+			}
+			addCause(n, "go-vcs-modified")
 		case strings.HasPrefix(l, "dep\t"), strings.HasPrefix(l, "mod\t"), strings.HasPrefix(l, "=>\t"), strings.HasPrefix(l, "path\t"):
 			addCause(n, "go-module-versions")
 		case strings.HasPrefix(l, "build\t"):
@@ -93,4 +102,32 @@ func compareGoBuildInfo(c *comparer, a, b *input) *Node {
 		}
 	}
 	return n
+}
+
+func firstWithPrefix(lines []string, prefix string) string {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+// stripDirty removes the +dirty (or .dirty after +incompatible) that go
+// appends to the main module's version for a modified checkout.
+func stripDirty(modLine string) string {
+	f := strings.Split(strings.TrimSuffix(modLine, "\n"), "\t")
+	if len(f) >= 3 {
+		f[2] = strings.TrimSuffix(strings.TrimSuffix(f[2], "+dirty"), ".dirty")
+	}
+	return strings.Join(f, "\t")
+}
+
+func hasCause(n *Node, id string) bool {
+	for _, c := range n.Causes {
+		if c == id {
+			return true
+		}
+	}
+	return false
 }
