@@ -447,10 +447,13 @@ func TestVerifyGoBinaryNotReproducible(t *testing.T) {
 		t.Fatalf("verdict: want %s, got %s", report.NotReproducible, res.Verdict)
 	}
 	ids := causeIDs(res)
-	for _, w := range []string{"go-build-settings", "build-id"} {
+	for _, w := range []string{"go-vcs-modified", "build-id"} {
 		if !contains(ids, w) {
 			t.Errorf("causes: want %q among %v", w, ids)
 		}
+	}
+	if len(ids) > 0 && ids[0] == "build-id" {
+		t.Errorf("causes %v: the build ID follows from the other differences and must not rank first", ids)
 	}
 	if res.Adapter == nil || res.Adapter.Matched != "" || !cmp.Equal(res.Adapter.Tried, []string{"ldflags=none"}) {
 		t.Errorf("adapter: want ldflags=none tried and nothing matched, got %+v", res.Adapter)
