@@ -89,7 +89,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 	for _, s := range m.Sources {
 		in := report.Input{Kind: "source", URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dest: s.Dest}
 		if s.Rev != "" && s.Digest == "" {
-			in.Digest = "git:" + s.Rev
+			in.Digest = commitDigest(s.Rev)
 		}
 		res.Inputs = append(res.Inputs, in)
 	}
@@ -228,7 +228,7 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 			return nil, fmt.Errorf("sources[%d]: %w", i, err)
 		}
 		res.Inputs[i].URI = item.URI
-		if item.Digest != "" {
+		if strings.HasPrefix(item.Digest, "sha256:") {
 			res.Inputs[i].Digest = item.Digest
 		}
 		byDest[s.Dest] = item.Path
@@ -302,6 +302,15 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		res.Verdict = report.NotReproducible
 	}
 	return nil
+}
+
+// commitDigest names a git commit id by the hash that made it: SHA-1 for
+// 40 hex digits, SHA-256 for repositories in the sha256 object format.
+func commitDigest(rev string) string {
+	if len(rev) == 64 {
+		return "sha256:" + rev
+	}
+	return "sha1:" + rev
 }
 
 // resolveLayout makes a relative oci-layout: folder relative to the
