@@ -85,7 +85,11 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	if set["-compiler"] != "" && set["-compiler"] != "gc" {
 		return nil, fmt.Errorf("built with -compiler=%s; only gc builds are inferred", set["-compiler"])
 	}
-	note("build info: %s, main module %s %s, package %s", bi.GoVersion, bi.Main.Path, bi.Main.Version, bi.Path)
+	if toolchainCmd {
+		note("build info: %s, package %s of the Go distribution (no main module)", bi.GoVersion, bi.Path)
+	} else {
+		note("build info: %s, main module %s %s, package %s", bi.GoVersion, bi.Main.Path, bi.Main.Version, bi.Path)
+	}
 
 	// The toolchain.
 	tcURI := gomod.Prefix + gomod.ToolchainModule + "@v0.0.1-" + goVersion + ".linux-amd64"
