@@ -37,3 +37,25 @@ func FuzzInspectBinary(f *testing.F) {
 		inspectBinary(p) // must not panic or hang
 	})
 }
+
+// vcsVersionTags writes shell lines from a version and revision read out of
+// untrusted build info: whatever it accepts must come out as plain words.
+func FuzzVCSVersionTags(f *testing.F) {
+	const rev = "d68769566d191cf20080eaf13eb29a5dd89f7a09"
+	f.Add("v1.2.3", "", rev)
+	f.Add("v1.2.4-0.20261124155530-d68769566d19+dirty", "sub", rev)
+	f.Add("v2.0.0+incompatible.dirty", "a/b", rev)
+	f.Add("v1.0.0-rc.1.0.20261124155530-d68769566d19", "", rev)
+	f.Add("v1.2.3$(reboot)", "x;y", "`id`")
+	f.Add("v0.0.0", "0", "\" ")
+	f.Fuzz(func(t *testing.T, version, sub, rev string) {
+		script, _, err := vcsVersionTags(version, sub, rev)
+		if err != nil {
+			return
+		}
+		// What it accepts is checked so well that nothing needs quoting.
+		if strings.ContainsAny(script, "$`;&|<>()\\\"'*?[]{}#!\t\r") {
+			t.Fatalf("vcsVersionTags(%q, %q, %q) wrote a shell metacharacter:\n%s", version, sub, rev, script)
+		}
+	})
+}

@@ -82,6 +82,18 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	if bi.Path == "" || bi.Path == "command-line-arguments" || (bi.Main.Path == "" && !toolchainCmd) {
 		return nil, fmt.Errorf("built from files named on the command line (path %q), not from a package: the build info does not say which files; write a manifest by hand", bi.Path)
 	}
+	// Build info is untrusted and its paths end up in a shell script.
+	if err := module.CheckImportPath(bi.Path); err != nil {
+		return nil, fmt.Errorf("build info package path %q is not a Go import path (%v): the build info is damaged or forged", bi.Path, err)
+	}
+	if bi.Main.Path != "" {
+		if err := module.CheckImportPath(bi.Main.Path); err != nil {
+			return nil, fmt.Errorf("build info main module path %q is not a Go module path (%v): the build info is damaged or forged", bi.Main.Path, err)
+		}
+	}
+	if r := set["vcs.revision"]; r != "" && !commitRe.MatchString(r) {
+		return nil, fmt.Errorf("build info vcs.revision %q is not a full git commit id: the build info is damaged or forged", r)
+	}
 	if set["-compiler"] != "" && set["-compiler"] != "gc" {
 		return nil, fmt.Errorf("built with -compiler=%s; only gc builds are inferred", set["-compiler"])
 	}
@@ -190,6 +202,9 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		env["GIT_CONFIG_VALUE_0"] = "*"
 		note("vcs stamping needs git in the builder image")
 	case bi.Main.Version != "" && bi.Main.Version != "(devel)" && bi.Main.Sum != "":
+		if err := module.Check(bi.Main.Path, bi.Main.Version); err != nil {
+			return nil, fmt.Errorf("build info main module %s %s: %v: the build info is damaged or forged", bi.Main.Path, bi.Main.Version, err)
+		}
 		ref := gomod.Ref{Module: moduleVersion(bi.Main)}
 		ref.Sum = bi.Main.Sum
 		mp, err := gomod.NewScheme(gomod.WithProxy(in.GOPROXY), gomod.WithHTTPClient(client)).Pin(ctx, in.Cache, ref.String())
@@ -282,7 +297,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		if install {
 			script = installScript(bi, args, out)
 		} else {
-			script = "set -e\n" + prelude + "go build " + shellJoin(args) + " -o " + out + " " + pkgRel + "\n"
+			script = "set -e\n" + prelude + "go build " + shellJoin(args) + " -o " + shellJoin([]string{out, pkgRel}) + "\n"
 		}
 		deps := []manifest.Dep{{Kind: gomod.Kind, Source: GoSourceDest, Dir: depsDir, Dest: GoDepsDest}}
 		if toolchainCmd {
@@ -319,18 +334,22 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 // main module is served from a file proxy made of its pinned zip, beside the
 // resolved dependencies, so that go records the same module version.
 func installScript(bi *buildinfo.BuildInfo, args []string, out string) string {
+	// Infer checked the path and version with module.Check: they hold no
+	// shell metacharacters. File names in a proxy use the escaped forms
+	// (v1.0.0-RC1 is stored as v1.0.0-!r!c1).
 	m := moduleVersion(bi.Main)
 	esc, _ := module.EscapePath(m.Path)
+	ev, _ := module.EscapeVersion(m.Version)
 	dir := "/tmp/mainproxy/" + esc + "/@v"
 	return fmt.Sprintf(`set -e
 mkdir -p %[1]s /tmp/bin
-cp %[2]s %[1]s/%[3]s.zip
-cp %[4]s/go.mod %[1]s/%[3]s.mod
-printf '{"Version":"%[3]s"}\n' > %[1]s/%[3]s.info
+cp %[2]s %[1]s/%[10]s.zip
+cp %[4]s/go.mod %[1]s/%[10]s.mod
+printf '{"Version":"%[3]s"}\n' > %[1]s/%[10]s.info
 printf '%[3]s\n' > %[1]s/list
 GOPROXY=file:///tmp/mainproxy,file://%[5]s GOBIN=/tmp/bin go install %[6]s %[7]s@%[3]s
 cp /tmp/bin/%[8]s %[9]s
-`, dir, GoMainZipDest, m.Version, GoSourceDest, GoDepsDest, shellJoin(args), bi.Path, path.Base(out), out)
+`, dir, GoMainZipDest, m.Version, GoSourceDest, GoDepsDest, shellJoin(args), bi.Path, path.Base(out), out, ev)
 }
 
 // vcsVersionTags returns the script lines that make the checkout a go
@@ -341,6 +360,14 @@ cp /tmp/bin/%[8]s %[9]s
 // rebuild. sub is the module's folder in the repository, which prefixes its
 // tags. It also returns a note saying what was inferred.
 func vcsVersionTags(version, sub, rev string) (string, string, error) {
+	if !commitRe.MatchString(rev) {
+		return "", "", fmt.Errorf("vcs.revision %q is not a full git commit id", rev)
+	}
+	if sub != "" {
+		if err := module.CheckImportPath(sub); err != nil {
+			return "", "", fmt.Errorf("module folder %q in the repository: %v", sub, err)
+		}
+	}
 	v := strings.TrimSuffix(strings.TrimSuffix(version, "+dirty"), ".dirty")
 	v = strings.TrimSuffix(v, "+incompatible")
 	prefix := ""
@@ -371,11 +398,11 @@ func vcsVersionTags(version, sub, rev string) (string, string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "git clone --quiet --no-tags --no-checkout --shared %s /tmp/src\n", GoSourceDest)
-	fmt.Fprintf(&b, "git -C /tmp/src checkout --quiet --detach %s\n", rev)
+	fmt.Fprintf(&b, "git -C /tmp/src checkout --quiet --detach %s\n", shellJoin([]string{rev}))
 	if tag != "" {
-		fmt.Fprintf(&b, "git -C /tmp/src tag %s %s\n", shellJoin([]string{tag}), at)
+		fmt.Fprintf(&b, "git -C /tmp/src tag %s\n", shellJoin([]string{tag, at}))
 	}
-	fmt.Fprintf(&b, "cd %s\n", path.Join("/tmp/src", sub))
+	fmt.Fprintf(&b, "cd %s\n", shellJoin([]string{path.Join("/tmp/src", sub)}))
 	return b.String(), why, nil
 }
 
@@ -480,6 +507,9 @@ func stampValues(bi *buildinfo.BuildInfo) []string {
 	return out
 }
 
+// commitRe is a full git commit id (SHA-1, or SHA-256 repositories).
+var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
 var stampedRe = regexp.MustCompile(`^(v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?|[0-9a-f]{7,64}|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+Z?)?)$`)
 
 // looksStamped says whether a string variable's value looks set by release
@@ -526,7 +556,7 @@ func shortRev(r string) string {
 func shellJoin(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./,:+@") == "" {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./,:+@^") == "" {
 			q[i] = a
 		} else {
 			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"

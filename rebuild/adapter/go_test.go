@@ -344,3 +344,30 @@ func TestGoInferInstalledModuleVersion(t *testing.T) {
 		t.Errorf("workdir %q deps %+v: want /tmp and the deps of /src", m.Build.Workdir, m.Deps)
 	}
 }
+
+// Build info is untrusted and its values go into a shell script: a binary
+// whose build info was edited to hold shell syntax is refused.
+func TestGoInferForgedBuildInfo(t *testing.T) {
+	repo, rev := fixtureRepo(t)
+	bin := buildFixture(t, repo, "-trimpath")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := "$(reboot)" + strings.Repeat("0", len(rev)-len("$(reboot)"))
+	if n := strings.Count(string(data), "vcs.revision="+rev); n == 0 {
+		t.Fatalf("the fixture binary does not hold vcs.revision=%s", rev)
+	}
+	p := filepath.Join(t.TempDir(), "forged")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(data), "vcs.revision="+rev, "vcs.revision="+forged)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	proxy, _ := fakeToolchainProxy(t)
+	_, err = adapter.Infer(context.Background(), adapter.Input{
+		Path: p, URI: "file:forged", Digest: fileDigest(t, p),
+		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()}, HTTPClient: goGetServer(t),
+	})
+	if err == nil || !strings.Contains(err.Error(), "damaged or forged") {
+		t.Fatalf("Infer on forged build info: error = %v, want one saying the build info is damaged or forged", err)
+	}
+}
