@@ -65,10 +65,11 @@ func sampleTree() *diff.Summary {
 	}
 	return &diff.Summary{
 		Root: root,
+		// Ranked as the diff engine ranks them: most explaining first.
 		Causes: []diff.Cause{
-			{ID: "file-order", Title: "Archive entries in a different order", Fix: "Sort entries: tar --sort=name", Members: []string{"hello-1.0.tar.gz/hello-1.0.tar"}, Weight: 1},
 			{ID: "timestamps", Title: "Embedded timestamps", Fix: "Set SOURCE_DATE_EPOCH and clamp mtimes: tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime", Members: []string{"hello-1.0/BUILDINFO", "hello-1.0/share/doc", "hello-1.0.tar.gz"}, Weight: 3},
 			{ID: "build-path", Title: "Build path or toolchain version embedded", Fix: "Build with -trimpath in the same directory", Members: []string{"hello-1.0/bin/hello"}, Weight: 2},
+			{ID: "file-order", Title: "Archive entries in a different order", Fix: "Sort entries: tar --sort=name", Members: []string{"hello-1.0.tar.gz/hello-1.0.tar"}, Weight: 1},
 			{ID: "file-mode", Title: "File modes differ", Fix: "Set umask 022 and tar --mode=go-w", Members: []string{"hello-1.0/share/doc"}, Weight: 1},
 		},
 		Limits: []string{"stopped comparing share/ after 10000 members"},

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"path"
 	"slices"
@@ -93,15 +92,16 @@ func (r *Result) publishedDigest() string {
 	return r.Artifact.Digest
 }
 
-// RankedCauses returns the causes most explaining first (by weight, then by
-// the order the diff engine gave them).
+// RankedCauses returns the causes most explaining first, in the diff
+// engine's order.
 func (r *Result) RankedCauses() []diff.Cause {
 	if r.Diff == nil {
 		return nil
 	}
-	cs := slices.Clone(r.Diff.Causes)
-	slices.SortStableFunc(cs, func(a, b diff.Cause) int { return cmp.Compare(b.Weight, a.Weight) })
-	return cs
+	// diff.Summary.Causes is ranked by the engine, which knows more than the
+	// weights: a differing build ID follows from any other cause, so it comes
+	// after them however many members it touches. Keep that order.
+	return slices.Clone(r.Diff.Causes)
 }
 
 // DifferenceCount is the number of differences in the diff tree: every node
