@@ -92,7 +92,9 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 (bad manifest, unpinned input, digest mismatch), 3 fetch or build failure.`,
 		Flags:                []cli.Flag{cacheFlag, noColorFlag, quietFlag},
 		EnableBashCompletion: true,
-		ExitErrHandler:       func(*cli.Context, error) {}, // run() prints and maps exit codes
+		// Repeat a flag for several values: paths and URIs may hold commas.
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {}, // run() prints and maps exit codes
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return cli.Exit(err.Error(), exitUsage)
 		},

@@ -693,3 +693,11 @@ func TestVerifyInterruptCleansUp(t *testing.T) {
 		t.Errorf("bundles left after an interrupt: %v", bundles)
 	}
 }
+
+func TestSliceFlagsKeepCommas(t *testing.T) {
+	// A comma inside --replace-source must not split it into two rewrites.
+	r := reprove(t, t.TempDir(), "verify", "--replace-source", "git+https://a,b/=git+file:///x", filepath.Join(t.TempDir(), "missing.yaml"))
+	if strings.Contains(r.stderr, "write OLD=NEW") {
+		t.Errorf("--replace-source was split at its comma:\n%s", r.stderr)
+	}
+}
