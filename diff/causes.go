@@ -116,6 +116,15 @@ func addCause(n *Node, ids ...string) {
 	}
 }
 
+// setCauses replaces the causes of n and everything below it with ids.
+func setCauses(n *Node, ids ...string) {
+	for _, d := range n.Details {
+		setCauses(d)
+	}
+	n.Causes = nil
+	addCause(n, ids...)
+}
+
 type textPattern struct {
 	cause string
 	re    *regexp.Regexp

@@ -63,12 +63,23 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		elfAspectCauses(n, asp.short, fa, fb, la, lb)
 		details = append(details, n)
 	}
-	if n := compareGoBuildInfo(c, a, b); n != nil {
-		details = append(details, n)
+	gobi := compareGoBuildInfo(c, a, b)
+	if gobi != nil {
+		details = append(details, gobi)
 	}
 	secs, err := c.compareELFSections(a, b, fa, fb, depth)
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range secs {
+		if strings.HasSuffix(n.Source1, "[section .go.buildinfo]") {
+			// The section's bytes differ for exactly the reasons the
+			// decoded build info names; say those, not a guess.
+			setCauses(n)
+			if gobi != nil {
+				addCause(n, gobi.Causes...)
+			}
+		}
 	}
 	details = append(details, secs...)
 	if len(details) == 0 {
@@ -313,10 +324,9 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 			continue
 		}
 		if buildIDSections[sa.Name] {
-			addCause(n, "build-id")
-		}
-		if sa.Name == ".go.buildinfo" {
-			addCause(n, "go-build-settings")
+			// A build ID is a hash, not text: slashes in a Go build ID
+			// (actionID/contentID) are not a build path.
+			setCauses(n, "build-id")
 		}
 		out = append(out, n)
 	}
