@@ -17,6 +17,7 @@ import (
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
+	"github.com/reprove/reprove/rebuild/fetch/npm"
 	"github.com/reprove/reprove/rebuild/manifest"
 )
 
@@ -81,9 +82,18 @@ func infer(ctx context.Context, e *env, target, builder string) (*adapter.Plan, 
 		}
 	}
 	if member != "" {
-		if path, err = e.fetcher.Member(ctx, item.Path, member); err != nil {
+		p, err := e.fetcher.Member(ctx, item.Path, member)
+		if err != nil && strings.HasPrefix(uri, npm.Prefix) && !strings.HasPrefix(member, "package/") {
+			// npm tarballs keep a package's files under package/; let
+			// members be named from the package root (#bin/tool).
+			if p2, err2 := e.fetcher.Member(ctx, item.Path, "package/"+member); err2 == nil {
+				p, err, member = p2, nil, "package/"+member
+			}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("artifact member: %w", err)
 		}
+		path = p
 	}
 	plan, err := adapter.Infer(ctx, adapter.Input{
 		Path: path, URI: uri, Digest: dgst, Member: member,
