@@ -11,6 +11,7 @@ import (
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/report"
 )
 
 func TestFirstDifference(t *testing.T) {
@@ -66,6 +67,26 @@ func TestExitCode(t *testing.T) {
 	for _, tt := range tests {
 		if got := ExitCode(tt.err); got != tt.want {
 			t.Errorf("ExitCode(%v): want %d, got %d", tt.err, tt.want, got)
+		}
+	}
+}
+
+func TestArtifactName(t *testing.T) {
+	tests := []struct {
+		a    report.Artifact
+		want string
+	}{
+		{report.Artifact{URI: "file:published/hello-1.0.tar.gz"}, "hello-1.0.tar.gz"},
+		{report.Artifact{URI: "https://example.org/dl/hello-1.0.tar.gz?sig=1"}, "hello-1.0.tar.gz"},
+		{report.Artifact{URI: "https://example.org/r.tgz", Member: "hello-1.0/bin/hello"}, "hello"},
+		{report.Artifact{URI: "gomod:golang.org/toolchain@v0.0.1-go1.23.1.linux-amd64?sum=h1:x", Member: "golang.org/toolchain@v0.0.1-go1.23.1.linux-amd64/bin/gofmt"}, "gofmt"},
+		{report.Artifact{URI: "npm:left-pad@1.3.0"}, "left-pad@1.3.0"},
+		{report.Artifact{URI: "file:hello"}, "hello"},
+		{report.Artifact{URI: ""}, "artifact"},
+	}
+	for _, tt := range tests {
+		if got := artifactName(tt.a); got != tt.want {
+			t.Errorf("artifactName(%+v): want %q, got %q", tt.a, tt.want, got)
 		}
 	}
 }

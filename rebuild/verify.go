@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -282,11 +283,14 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		res.Rebuilt = &report.File{Path: rebuilt}
 	}
 	dopts := opts.Diff
+	// Both sides are the same artifact: name them by its file name, so
+	// members read hello-1.0.tar.gz/hello-1.0.tar/bin/hello as in diffoscope.
+	name := artifactName(res.Artifact)
 	if dopts.Name1 == "" {
-		dopts.Name1 = "published"
+		dopts.Name1 = name
 	}
 	if dopts.Name2 == "" {
-		dopts.Name2 = "rebuilt"
+		dopts.Name2 = name
 	}
 	sum, err := diff.Run(ctx, published, rebuilt, dopts)
 	if err != nil {
@@ -302,6 +306,25 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		res.Verdict = report.NotReproducible
 	}
 	return nil
+}
+
+// artifactName is the file name of the compared artifact or member.
+func artifactName(a report.Artifact) string {
+	name := a.URI
+	if a.Member != "" {
+		name = a.Member
+	}
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	name = path.Base(strings.TrimRight(name, "/"))
+	if name == "." || name == "/" || name == "" {
+		return "artifact"
+	}
+	if i := strings.LastIndex(name, ":"); i >= 0 && i < len(name)-1 {
+		name = name[i+1:] // file:hello.tar.gz, npm:left-pad@1.0.0
+	}
+	return name
 }
 
 // commitDigest names a git commit id by the hash that made it: SHA-1 for
