@@ -28,17 +28,8 @@ func (arFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	before := c.suppressed
-	details, err := c.compareListings(a, b, la, lb, depth)
-	if err != nil {
-		return nil, err
-	}
-	if len(details) == 0 {
-		if n := c.unexplained(a, b, la.format, before, "the archives hold the same members with the same metadata; their bytes differ in header encoding or padding"); n != nil {
-			details = append(details, n)
-		}
-	}
-	return wrap(a, b, la.format, details), nil
+	return c.compareArchives(a, b, la, lb, la.format, depth,
+		"the archives hold the same members with the same metadata; their bytes differ in header encoding or padding")
 }
 
 func arField(hdr []byte, from, to int) string { return strings.TrimRight(string(hdr[from:to]), " ") }

@@ -25,17 +25,8 @@ func (cpioFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	before := c.suppressed
-	details, err := c.compareListings(a, b, la, lb, depth)
-	if err != nil {
-		return nil, err
-	}
-	if len(details) == 0 {
-		if n := c.unexplained(a, b, "cpio", before, "the archives hold the same members with the same metadata; their bytes differ in inode numbers, link counts or padding"); n != nil {
-			details = append(details, n)
-		}
-	}
-	return wrap(a, b, "cpio", details), nil
+	return c.compareArchives(a, b, la, lb, "cpio", depth,
+		"the archives hold the same members with the same metadata; their bytes differ in inode numbers, link counts or padding")
 }
 
 func listCpio(c *comparer, in *input) (*listing, error) {
@@ -82,16 +73,8 @@ func listCpio(c *comparer, in *input) (*listing, error) {
 		}
 		m.extra = append(m.extra, metaField{key: "nlink", value: fmt.Sprint(hdr.Links), cause: "archive-format"})
 		if m.typ == "file" {
-			off, err := sr.Seek(0, io.SeekCurrent)
-			if err != nil {
+			if m.open, err = memberAt(in, sr, hdr.Name, hdr.Size); err != nil {
 				return nil, err
-			}
-			if off+hdr.Size > in.size {
-				return nil, fmt.Errorf("member %s: data runs past the end of the archive", hdr.Name)
-			}
-			size := hdr.Size
-			m.open = func(name string) (*input, error) {
-				return &input{name: name, size: size, ra: io.NewSectionReader(in.ra, off, size)}, nil
 			}
 		}
 		l.members = append(l.members, m)

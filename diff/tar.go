@@ -52,17 +52,39 @@ func (tarFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	if isOCITar(la) && isOCITar(lb) {
 		return ociCompare(c, a, b, listingBlobs(la, a), listingBlobs(lb, b), depth)
 	}
+	return c.compareArchives(a, b, la, lb, "tar", depth,
+		"the archives hold the same members with the same metadata; their bytes differ in header encoding, padding or end-of-archive blocks")
+}
+
+// compareArchives compares two listed archives member by member; when no
+// member or metadata differs, why says where their bytes must differ.
+func (c *comparer) compareArchives(a, b *input, la, lb *listing, format string, depth int, why string) (*Node, error) {
 	before := c.suppressed
 	details, err := c.compareListings(a, b, la, lb, depth)
 	if err != nil {
 		return nil, err
 	}
 	if len(details) == 0 {
-		if n := c.unexplained(a, b, "tar", before, "the archives hold the same members with the same metadata; their bytes differ in header encoding, padding or end-of-archive blocks"); n != nil {
+		if n := c.unexplained(a, b, format, before, why); n != nil {
 			details = append(details, n)
 		}
 	}
-	return wrap(a, b, "tar", details), nil
+	return wrap(a, b, format, details), nil
+}
+
+// memberAt returns an opener for a member whose data starts at sr's
+// current offset in the archive in and runs size bytes, read in place.
+func memberAt(in *input, sr io.Seeker, member string, size int64) (func(string) (*input, error), error) {
+	off, err := sr.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	if off+size > in.size {
+		return nil, fmt.Errorf("member %s: data runs past the end of the archive", member)
+	}
+	return func(name string) (*input, error) {
+		return &input{name: name, size: size, ra: io.NewSectionReader(in.ra, off, size)}, nil
+	}, nil
 }
 
 // listBoth lists both sides at once.
@@ -156,18 +178,8 @@ func listTar(c *comparer, in *input) (*listing, error) {
 				}
 				m.size = sp.size
 				m.open = func(string) (*input, error) { return sp, nil }
-			} else {
-				off, err := sr.Seek(0, io.SeekCurrent)
-				if err != nil {
-					return nil, err
-				}
-				if off+hdr.Size > in.size {
-					return nil, fmt.Errorf("member %s: data runs past the end of the archive", hdr.Name)
-				}
-				size := hdr.Size
-				m.open = func(name string) (*input, error) {
-					return &input{name: name, size: size, ra: io.NewSectionReader(in.ra, off, size)}, nil
-				}
+			} else if m.open, err = memberAt(in, sr, hdr.Name, hdr.Size); err != nil {
+				return nil, err
 			}
 		}
 		l.members = append(l.members, m)

@@ -32,17 +32,8 @@ func (zipFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	before := c.suppressed
-	details, err := c.compareListings(a, b, la, lb, depth)
-	if err != nil {
-		return nil, err
-	}
-	if len(details) == 0 {
-		if n := c.unexplained(a, b, la.format, before, "the archives hold the same members with the same metadata; their bytes differ in headers, data descriptors or the central directory"); n != nil {
-			details = append(details, n)
-		}
-	}
-	return wrap(a, b, la.format, details), nil
+	return c.compareArchives(a, b, la, lb, la.format, depth,
+		"the archives hold the same members with the same metadata; their bytes differ in headers, data descriptors or the central directory")
 }
 
 // zipFamily names the zip-based format by its members.
