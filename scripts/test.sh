@@ -22,12 +22,17 @@ go test -race -count=1 -timeout 25m ./...
 
 echo "==> fuzz targets (briefly)" >&2
 fuzztime=${REPROVE_FUZZTIME:-5s}
+fuzzlog=$(mktemp)
+trap 'rm -f "$fuzzlog"' EXIT
 for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		echo "--- $pkg $t" >&2
 		# A fuzz run that outlives its -fuzztime by minutes has hung: fail.
-		timeout 300 go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >/dev/null
+		if ! timeout 300 go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >"$fuzzlog" 2>&1; then
+			tail -40 "$fuzzlog" >&2
+			exit 1
+		fi
 	done
 done
 echo "==> all tests passed" >&2
