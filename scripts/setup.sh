@@ -36,7 +36,7 @@ reprove_setup() {
 		if [ -x /usr/local/go/bin/go ]; then
 			export PATH=/usr/local/go/bin:$PATH
 		else
-			echo "reprove: Go is missing: install Go 1.23 or newer (/usr/local/go)" >&2
+			echo "reprove: Go is missing: install Go 1.26 or newer (/usr/local/go), the version go.mod names" >&2
 			return 1
 		fi
 	fi
