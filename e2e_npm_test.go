@@ -67,15 +67,14 @@ func TestVerifyGoBinaryInNpmPackage(t *testing.T) {
 	}, map[string]int64{"bin/hello": 0o755})
 	sum := sha512.Sum512(tgz)
 	var hits atomic.Int32
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		switch r.URL.EscapedPath() {
 		case "/@acme%2fhello-linux-x64", "/@acme%2Fhello-linux-x64":
 			json.NewEncoder(w).Encode(map[string]any{
 				"name": name,
 				"versions": map[string]any{version: map[string]any{"dist": map[string]any{
-					"tarball":   srv.URL + "/hello-linux-x64-1.0.0.tgz",
+					"tarball":   "http://" + r.Host + "/hello-linux-x64-1.0.0.tgz",
 					"integrity": "sha512-" + base64.StdEncoding.EncodeToString(sum[:]),
 				}}},
 			})
