@@ -59,7 +59,7 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
 	if out == "" {
 		out = "-"
 	}
-	err = writeOutput(out, func(w io.Writer) error {
+	err = report.WriteTo(out, os.Stdout, func(w io.Writer) error {
 		if cfg.Format == "diffoscope-json" {
 			return diff.WriteDiffoscopeJSON(w, sum)
 		}

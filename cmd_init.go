@@ -19,6 +19,7 @@ import (
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/fetch/npm"
 	"github.com/reprove/reprove/rebuild/manifest"
+	"github.com/reprove/reprove/report"
 )
 
 type initConfig struct {
@@ -57,7 +58,7 @@ func runInit(ctx context.Context, cfg initConfig) error {
 			header.WriteString("\n  - " + o.Name)
 		}
 	}
-	return writeOutput(cfg.Output, func(w io.Writer) error {
+	return report.WriteTo(cfg.Output, os.Stdout, func(w io.Writer) error {
 		return manifest.Encode(w, c.Manifest, header.String())
 	})
 }

@@ -233,19 +233,14 @@ func writeReports(res *report.Result, g common, o outputConfig) error {
 	if text == "" && !o.stdoutTaken() {
 		text = "-"
 	}
-	type out struct {
-		path   string
-		format report.Format
+	var outs []report.Output
+	for _, w := range []report.Output{{Format: report.FormatJSON, Path: o.JSON}, {Format: report.FormatHTML, Path: o.HTML}, {Format: report.FormatMarkdown, Path: o.Markdown}, {Format: report.FormatJUnit, Path: o.JUnit}} {
+		if w.Path != "" {
+			outs = append(outs, w)
+		}
 	}
-	for _, w := range []out{{o.JSON, report.FormatJSON}, {o.HTML, report.FormatHTML}, {o.Markdown, report.FormatMarkdown}, {o.JUnit, report.FormatJUnit}} {
-		if w.path == "" {
-			continue
-		}
-		if err := writeOutput(w.path, func(wr io.Writer) error {
-			return report.Render(wr, w.format, res, report.RenderOptions{})
-		}); err != nil {
-			return err
-		}
+	if err := report.WriteOutputs(os.Stdout, res, outs, report.RenderOptions{}); err != nil {
+		return err
 	}
 	if o.Attestation != "" || o.Provenance != "" {
 		key, err := report.LoadPrivateKey(o.SignKey)
@@ -263,16 +258,15 @@ func writeReports(res *report.Result, g common, o outputConfig) error {
 			if err != nil {
 				return err
 			}
-			if err := writeOutput(a.path, func(w io.Writer) error { _, err := w.Write(env); return err }); err != nil {
-				return err
+			if err := report.WriteTo(a.path, os.Stdout, func(w io.Writer) error { _, err := w.Write(env); return err }); err != nil {
+				return fmt.Errorf("writing attestation to %s: %w", a.path, err)
 			}
 		}
 	}
-	if text != "" {
-		color := g.Color && text == "-"
-		return writeOutput(text, func(w io.Writer) error {
-			return report.Render(w, report.FormatText, res, report.RenderOptions{Color: color})
-		})
+	if text == "" {
+		return nil
 	}
-	return nil
+	// The text report is written last, so its verdict follows the evidence.
+	return report.WriteOutputs(os.Stdout, res, []report.Output{{Format: report.FormatText, Path: text}},
+		report.RenderOptions{Color: g.Color && text == "-"})
 }

@@ -15,6 +15,16 @@ type Output struct {
 	Path   string
 }
 
+// writeWhole renders fully first, so an error leaves w untouched.
+func writeWhole(w io.Writer, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
 // WriteOutputs renders res once per output. Files are written whole or not
 // at all (a temporary file renamed into place); "-" goes to stdout. At most
 // one output may be "-", so machine formats never interleave.
@@ -43,16 +53,23 @@ func WriteOutputs(stdout io.Writer, res *Result, outs []Output, opts RenderOptio
 
 // WriteTo calls write with stdout when path is "-", otherwise with a
 // temporary file next to path that is renamed to path (mode 0644) once
-// write and Close succeed, so a reader never sees half a report.
+// write and Close succeed, so a reader never sees half a report. A path
+// that is a device or pipe (/dev/null, a FIFO) is written in place:
+// renaming over it would replace it with a file.
 func WriteTo(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
-		// Render fully first, so an error leaves stdout untouched.
-		var buf bytes.Buffer
-		if err := write(&buf); err != nil {
+		return writeWhole(stdout, write)
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
 			return err
 		}
-		_, err := stdout.Write(buf.Bytes())
-		return err
+		if err := writeWhole(f, write); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestWriteOutputs(t *testing.T) {
@@ -73,5 +75,37 @@ func TestWriteToLeavesNothingOnError(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("failed write left %d files", len(entries))
+	}
+}
+
+func TestWriteToKeepsSpecialFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		got <- string(b)
+	}()
+	if err := WriteTo(fifo, nil, func(w io.Writer) error { _, err := io.WriteString(w, "report"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced: mode %v (%v)", fi.Mode(), err)
+	}
+	select {
+	case s := <-got:
+		if s != "report" {
+			t.Errorf("reader of the FIFO got %q, want %q", s, "report")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was written to the FIFO")
 	}
 }
