@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -144,16 +146,15 @@ func pinArtifact(ctx context.Context, e *env, uri string) (string, string, error
 	if err != nil {
 		return "", "", err
 	}
-	f, err := os.Open(abs)
-	if err != nil {
+	d, _, err := rebuild.FileDigest(abs)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe) && pe.Op == "open":
 		return "", "", fmt.Errorf("%w: artifact %s: %v", rebuild.ErrUsage, uri, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	case err != nil:
 		return "", "", fmt.Errorf("reading artifact %s: %w", uri, err)
 	}
-	return "file://" + abs, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return "file://" + abs, d, nil
 }
 
 // downloadPinned downloads uri once, stores it in the cache by the digest

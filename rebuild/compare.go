@@ -10,8 +10,8 @@ import (
 	"os"
 )
 
-// fileDigest returns the sha256 digest and size of a regular file.
-func fileDigest(path string) (string, int64, error) {
+// FileDigest returns the sha256 digest ("sha256:…") and size of a file.
+func FileDigest(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err

@@ -211,7 +211,7 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 			return "", fmt.Errorf("artifact.member: %w", err)
 		}
 	}
-	d, size, err := fileDigest(path)
+	d, size, err := FileDigest(path)
 	if err != nil {
 		return "", fmt.Errorf("artifact: %w", err)
 	}
@@ -266,7 +266,7 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		return err
 	}
 	if fi.Mode().IsRegular() {
-		d, size, err := fileDigest(rebuilt)
+		d, size, err := FileDigest(rebuilt)
 		if err != nil {
 			return err
 		}
