@@ -10,7 +10,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/reprove/reprove/fixtures/imagebuild"
 	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
 	"github.com/reprove/reprove/report"
 )
@@ -30,10 +28,6 @@ import (
 // the toolchain take long, and the reprove cache keeps the unpacked
 // toolchain (hundreds of MB) and the image's rootfs once for all of them.
 var (
-	gitImgOnce sync.Once
-	gitImgRef  string
-	gitImgErr  error
-
 	toolchainOnce sync.Once
 	toolchainZip  string
 	toolchainVer  string
@@ -49,9 +43,7 @@ func TestMain(m *testing.M) {
 	if goCacheDir != "" {
 		os.RemoveAll(goCacheDir)
 	}
-	if gitImgRef != "" {
-		os.RemoveAll(filepath.Dir(strings.TrimPrefix(strings.Split(gitImgRef, "@")[0], "oci-layout:")))
-	}
+	removeTestImages()
 	os.Exit(code)
 }
 
@@ -59,36 +51,8 @@ func TestMain(m *testing.M) {
 // stamping runs git) once, and returns it as oci-layout:DIR@DIGEST.
 func gitImage(t *testing.T) string {
 	t.Helper()
-	gitImgOnce.Do(func() {
-		debs := os.Getenv("REPROVE_TEST_DEBS")
-		if debs == "" {
-			debs = filepath.Join(os.TempDir(), "reprove-test-debs")
-		}
-		if gitImgErr = os.MkdirAll(debs, 0o755); gitImgErr != nil {
-			return
-		}
-		img, err := imagebuild.Recipe(context.Background(), "git", debs, imagebuild.Config{})
-		if err != nil {
-			gitImgErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "reprove-gitimg-")
-		if err != nil {
-			gitImgErr = err
-			return
-		}
-		l := filepath.Join(dir, "layout")
-		d, err := imagebuild.WriteLayout(img, l)
-		if err != nil {
-			gitImgErr = err
-			return
-		}
-		gitImgRef = "oci-layout:" + l + "@" + d
-	})
-	if gitImgErr != nil {
-		t.Fatalf("building the git builder image: %v", gitImgErr)
-	}
-	return gitImgRef
+	l, d := testImage(t, "git")
+	return "oci-layout:" + l + "@" + d
 }
 
 // localToolchain zips the local GOROOT as golang.org/toolchain once.

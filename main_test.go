@@ -36,11 +36,6 @@ var (
 	binOnce sync.Once
 	binPath string
 	binErr  error
-
-	imgOnce   sync.Once
-	imgLayout string
-	imgDigest string
-	imgErr    error
 )
 
 func requireSandbox(t *testing.T) {
@@ -81,35 +76,62 @@ func reproveBin(t *testing.T) string {
 	return binPath
 }
 
-// busyboxImage builds the deterministic busybox builder image once.
-func busyboxImage(t *testing.T) (string, string) {
+// testImage builds a fixture builder image (an imagebuild recipe) once per
+// test process; TestMain removes them all.
+func testImage(t *testing.T, recipe string) (layout, digest string) {
 	t.Helper()
-	imgOnce.Do(func() {
+	testImagesMu.Lock()
+	b := testImages[recipe]
+	if b == nil {
+		b = &builtImage{}
+		testImages[recipe] = b
+	}
+	testImagesMu.Unlock()
+	b.once.Do(func() {
 		debs := os.Getenv("REPROVE_TEST_DEBS")
 		if debs == "" {
 			debs = filepath.Join(os.TempDir(), "reprove-test-debs")
 		}
-		if imgErr = os.MkdirAll(debs, 0o755); imgErr != nil {
+		if b.err = os.MkdirAll(debs, 0o755); b.err != nil {
 			return
 		}
-		img, err := imagebuild.Recipe(context.Background(), "busybox", debs, imagebuild.Config{})
-		if err != nil {
-			imgErr = err
+		if b.dir, b.err = os.MkdirTemp("", "reprove-"+recipe+"-image-"); b.err != nil {
 			return
 		}
-		dir, err := os.MkdirTemp("", "reprove-busybox-")
-		if err != nil {
-			imgErr = err
-			return
-		}
-		imgLayout = filepath.Join(dir, "layout")
-		imgDigest, imgErr = imagebuild.WriteLayout(img, imgLayout)
+		b.layout = filepath.Join(b.dir, "layout")
+		b.digest, b.err = imagebuild.BuildLayout(context.Background(), recipe, debs, b.layout, imagebuild.Config{})
 	})
-	if imgErr != nil {
-		t.Fatalf("building the busybox image: %v", imgErr)
+	if b.err != nil {
+		t.Fatalf("building the %s builder image: %v", recipe, b.err)
 	}
-	return imgLayout, imgDigest
+	return b.layout, b.digest
 }
+
+type builtImage struct {
+	once           sync.Once
+	dir            string
+	layout, digest string
+	err            error
+}
+
+var (
+	testImagesMu sync.Mutex
+	testImages   = map[string]*builtImage{}
+)
+
+// removeTestImages deletes every image testImage built.
+func removeTestImages() {
+	testImagesMu.Lock()
+	defer testImagesMu.Unlock()
+	for _, b := range testImages {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
+	}
+}
+
+// busyboxImage is the builder of the demo fixtures.
+func busyboxImage(t *testing.T) (string, string) { return testImage(t, "busybox") }
 
 type runResult struct {
 	code           int

@@ -64,18 +64,13 @@ func busyboxImage(t testing.TB) (layout, digest string) {
 			imageErr = err
 			return
 		}
-		img, err := imagebuild.Recipe(context.Background(), "busybox", filepath.Join(cache, "reprove", "debs"), imagebuild.Config{})
-		if err != nil {
-			imageErr = err
-			return
-		}
 		imageTmp, err = os.MkdirTemp("", "sandbox-test-image-")
 		if err != nil {
 			imageErr = err
 			return
 		}
 		imageLayout = filepath.Join(imageTmp, "layout")
-		imageDigest, imageErr = imagebuild.WriteLayout(img, imageLayout)
+		imageDigest, imageErr = imagebuild.BuildLayout(context.Background(), "busybox", filepath.Join(cache, "reprove", "debs"), imageLayout, imagebuild.Config{})
 	})
 	if imageErr != nil {
 		t.Fatalf("building the busybox test image: %v", imageErr)
