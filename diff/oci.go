@@ -22,6 +22,17 @@ import (
 // blobStore opens a file of an image by its path inside the layout.
 type blobStore func(p string) (*input, error)
 
+// read returns the whole of a small document (an index, a manifest), at
+// most 16 MiB of it.
+func (s blobStore) read(p string) ([]byte, error) {
+	in, err := s(p)
+	if err != nil {
+		return nil, err
+	}
+	defer in.done()
+	return readAllLimited(in, 16<<20)
+}
+
 func isOCILayoutDir(p string) bool {
 	for _, f := range []string{"oci-layout", "index.json"} {
 		if st, err := os.Stat(filepath.Join(p, f)); err != nil || !st.Mode().IsRegular() {
@@ -213,12 +224,7 @@ func (oc *ociComparer) index(label, pa, pb string, level int) error {
 }
 
 func (oc *ociComparer) parseIndex(s blobStore, p string) (*v1.IndexManifest, error) {
-	in, err := s(p)
-	if err != nil {
-		return nil, err
-	}
-	defer in.done()
-	raw, err := readAllLimited(in, 16<<20)
+	raw, err := s.read(p)
 	if err != nil {
 		return nil, err
 	}
@@ -230,12 +236,7 @@ func (oc *ociComparer) manifest(label, pa, pb string) error {
 		return err
 	}
 	parse := func(s blobStore, p string) (*v1.Manifest, error) {
-		in, err := s(p)
-		if err != nil {
-			return nil, err
-		}
-		defer in.done()
-		raw, err := readAllLimited(in, 16<<20)
+		raw, err := s.read(p)
 		if err != nil {
 			return nil, err
 		}
@@ -292,12 +293,7 @@ func (oc *ociComparer) docker() error {
 		Layers []string
 	}
 	parse := func(s blobStore) ([]entry, error) {
-		in, err := s("manifest.json")
-		if err != nil {
-			return nil, err
-		}
-		defer in.done()
-		raw, err := readAllLimited(in, 16<<20)
+		raw, err := s.read("manifest.json")
 		if err != nil {
 			return nil, err
 		}
