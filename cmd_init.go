@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/opencontainers/go-digest"
 
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
@@ -126,8 +121,8 @@ func splitMember(target string) (string, string) {
 func pinArtifact(ctx context.Context, e *env, uri string) (string, string, error) {
 	switch {
 	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "https://"):
-		d, err := downloadPinned(ctx, e.cache, uri)
-		return uri, d, err
+		_, d, _, err := e.cache.DownloadPinned(ctx, nil, uri)
+		return uri, d.String(), err
 	case strings.HasPrefix(uri, "gomod:"):
 		p, err := e.gomod.Pin(ctx, e.cache, uri)
 		if err != nil {
@@ -155,43 +150,4 @@ func pinArtifact(ctx context.Context, e *env, uri string) (string, string, error
 		return "", "", fmt.Errorf("reading artifact %s: %w", uri, err)
 	}
 	return "file://" + abs, d, nil
-}
-
-// downloadPinned downloads uri once, stores it in the cache by the digest
-// of what arrived, and returns that digest.
-func downloadPinned(ctx context.Context, c *fetch.Cache, uri string) (string, error) {
-	tmp, err := c.TempDir("pin-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return "", fmt.Errorf("%w: artifact %s: %v", rebuild.ErrUsage, uri, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("downloading %s: %w", uri, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("downloading %s: %s", uri, resp.Status)
-	}
-	f, err := os.Create(filepath.Join(tmp, "data"))
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
-		f.Close()
-		return "", fmt.Errorf("downloading %s: %w", uri, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return "", err
-	}
-	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
-	_, _, err = c.PutBlob(uri, d, f)
-	f.Close()
-	return d.String(), err
 }

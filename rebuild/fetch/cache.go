@@ -59,41 +59,55 @@ func (c *Cache) PutBlob(uri string, want digest.Digest, r io.Reader) (string, in
 	if want.Algorithm() != digest.SHA256 {
 		return "", 0, fmt.Errorf("%s: declared digest %q: only sha256 is supported", uri, want)
 	}
+	p, _, n, err := c.putBlob(uri, want, r)
+	return p, n, err
+}
+
+// PinBlob copies r into the cache under the sha256 of what it reads, and
+// returns that digest: trust on first use, for an artifact named on the
+// command line without a digest, whose digest then goes into the report.
+// Everything else is fetched with PutBlob, against a declared digest.
+func (c *Cache) PinBlob(uri string, r io.Reader) (string, digest.Digest, int64, error) {
+	return c.putBlob(uri, "", r)
+}
+
+// putBlob stores r as a blob; when want is set, only if its digest is want.
+func (c *Cache) putBlob(uri string, want digest.Digest, r io.Reader) (string, digest.Digest, int64, error) {
 	tmp, err := c.TempDir("blob-")
 	if err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
 	defer os.RemoveAll(tmp)
 	f, err := os.Create(filepath.Join(tmp, "data"))
 	if err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
 	if err != nil {
 		f.Close()
-		return "", n, fmt.Errorf("%s: reading: %w", uri, err)
+		return "", "", n, fmt.Errorf("%s: reading: %w", uri, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", n, fmt.Errorf("%s: writing cache: %w", uri, err)
+		return "", "", n, fmt.Errorf("%s: writing cache: %w", uri, err)
 	}
 	got := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
-	if got != want {
-		return "", n, &DigestMismatchError{URI: uri, Want: want.String(), Got: got.String()}
+	if want != "" && got != want {
+		return "", "", n, &DigestMismatchError{URI: uri, Want: want.String(), Got: got.String()}
 	}
-	dst := c.BlobPath(want)
+	dst := c.BlobPath(got)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", n, err
+		return "", "", n, err
 	}
 	// 0644, as a checkout or download would give: builds mount blobs
 	// read-only, and a source's mode can end up in what is built.
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return "", n, err
+		return "", "", n, err
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
-		return "", n, fmt.Errorf("%s: storing in cache: %w", uri, err)
+		return "", "", n, fmt.Errorf("%s: storing in cache: %w", uri, err)
 	}
-	return dst, n, nil
+	return dst, got, n, nil
 }
 
 // TreePath is where the tree of kind and key lives, whether or not it is there.

@@ -40,27 +40,47 @@ func (c *Cache) Download(ctx context.Context, client *http.Client, url string, w
 	if p, ok := c.Blob(want); ok {
 		return p, blobSize(p), nil
 	}
+	body, err := c.get(ctx, client, url)
+	if err != nil {
+		return "", 0, err
+	}
+	defer body.Close()
+	return c.PutBlob(url, want, body)
+}
+
+// DownloadPinned downloads url into the cache under the digest of what
+// arrives and returns it (see PinBlob): for an artifact named on the
+// command line without a digest.
+func (c *Cache) DownloadPinned(ctx context.Context, client *http.Client, url string) (string, digest.Digest, int64, error) {
+	body, err := c.get(ctx, client, url)
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer body.Close()
+	return c.PinBlob(url, body)
+}
+
+// get starts a download of url and returns its body, reporting progress.
+func (c *Cache) get(ctx context.Context, client *http.Client, url string) (io.ReadCloser, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", 0, fmt.Errorf("%s: not a valid URL: %w", url, err)
+		return nil, fmt.Errorf("%s: not a valid URL: %w", url, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", 0, fmt.Errorf("fetching %s: %w; check the URL and the network, or use --replace-source to fetch it from elsewhere", url, err)
+		return nil, fmt.Errorf("fetching %s: %w; check the URL and the network, or use --replace-source to fetch it from elsewhere", url, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", 0, fmt.Errorf("fetching %s: server answered %s; check the URL, or use --replace-source to fetch it from a mirror", url, resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("fetching %s: server answered %s; check the URL, or use --replace-source to fetch it from a mirror", url, resp.Status)
 	}
-	body := c.progressReader(resp.Body, url, "download", resp.ContentLength)
-	p, n, err := c.PutBlob(url, want, body)
-	if err != nil {
-		return "", n, err
-	}
-	return p, n, nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{c.progressReader(resp.Body, url, "download", resp.ContentLength), resp.Body}, nil
 }
 
 // progress sends ev to the cache's callback, if any.
