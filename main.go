@@ -69,10 +69,10 @@ func usage(format string, args ...any) error {
 
 var (
 	cacheFlag = &cli.StringFlag{
-		Name:        "cache-dir",
-		Usage:       "content-addressed cache of inputs, images and runs",
-		EnvVars:     []string{"REPROVE_CACHE_DIR"},
-		DefaultText: "$XDG_CACHE_HOME/reprove",
+		Name:  "cache-dir",
+		Usage: "content-addressed cache of inputs, images and runs (default $REPROVE_CACHE_DIR, else $XDG_CACHE_HOME/reprove)",
+		// No EnvVars: the flag is defined at two levels, where an env value
+		// would count as set at both; fetch.DefaultCacheDir reads it instead.
 	}
 	noColorFlag = &cli.BoolFlag{Name: "no-color", Usage: "never color the text output (also: NO_COLOR=1)"}
 	quietFlag   = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"}
@@ -121,10 +121,23 @@ func withCommonFlags(cmds ...*cli.Command) []*cli.Command {
 	return cmds
 }
 
+// given returns the innermost context whose command line set name. The
+// common flags are defined globally and on each command (withCommonFlags);
+// urfave/cli reads the innermost definition even when only the global one
+// was given.
+func given(c *cli.Context, name string) *cli.Context {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x
+		}
+	}
+	return c
+}
+
 // globals reads the flags every command shares.
 func globals(c *cli.Context) (common, error) {
-	g := common{CacheDir: c.String("cache-dir"), Quiet: c.Bool("quiet")}
-	g.Color = colorWanted(c.Bool("no-color"))
+	g := common{CacheDir: given(c, "cache-dir").String("cache-dir"), Quiet: given(c, "quiet").Bool("quiet")}
+	g.Color = colorWanted(given(c, "no-color").Bool("no-color"))
 	if g.CacheDir == "" {
 		dir, err := defaultCacheDir()
 		if err != nil {

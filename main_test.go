@@ -8,6 +8,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -721,5 +724,51 @@ func TestSliceFlagsKeepCommas(t *testing.T) {
 	r := reprove(t, t.TempDir(), "verify", "--replace-source", "git+https://a,b/=git+file:///x", filepath.Join(t.TempDir(), "missing.yaml"))
 	if strings.Contains(r.stderr, "write OLD=NEW") {
 		t.Errorf("--replace-source was split at its comma:\n%s", r.stderr)
+	}
+}
+
+// The common flags work before and after the command; the one after it
+// wins, and either beats REPROVE_CACHE_DIR. Where the cache went is seen
+// from the blob `reprove init URL` pins (the file is no Go binary, so init
+// then fails with exit 3, after pinning).
+func TestCacheDirFlagPositions(t *testing.T) {
+	body := []byte("not a Go binary\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	sum := sha256.Sum256(body)
+	blob := filepath.Join("blobs", "sha256", hex.EncodeToString(sum[:]))
+	url := srv.URL + "/artifact"
+
+	tests := []struct {
+		name string
+		env  string   // REPROVE_CACHE_DIR, as a key of dirs
+		args []string // with keys of dirs in place of folders
+		want string   // the key of the cache that must hold the blob
+	}{
+		{"global flag", "", []string{"--cache-dir", "a", "init", url}, "a"},
+		{"flag after the command", "", []string{"init", "--cache-dir", "a", url}, "a"},
+		{"inner flag wins", "", []string{"--cache-dir", "a", "init", "--cache-dir", "b", url}, "b"},
+		{"env alone", "e", []string{"init", url}, "e"},
+		{"global flag beats env", "e", []string{"--cache-dir", "a", "init", url}, "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dirs := map[string]string{"a": t.TempDir(), "b": t.TempDir(), "e": t.TempDir()}
+			args := slices.Clone(tt.args)
+			for i, a := range args {
+				if d, ok := dirs[a]; ok {
+					args[i] = d
+				}
+			}
+			cmd := exec.Command(reproveBin(t), args...)
+			cmd.Env = append(os.Environ(), "REPROVE_CACHE_DIR="+dirs[tt.env], "HOME="+t.TempDir(), "XDG_CACHE_HOME=")
+			out, _ := cmd.CombinedOutput()
+			for key, d := range dirs {
+				_, err := os.Stat(filepath.Join(d, blob))
+				if has := err == nil; has != (key == tt.want) {
+					t.Errorf("cache %s holds the blob: %v, want %v\n%s", key, has, key == tt.want, out)
+				}
+			}
+		})
 	}
 }
