@@ -3,6 +3,7 @@ package diff_test
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -232,6 +233,14 @@ func TestPairs(t *testing.T) {
 			check: func(t *testing.T, s *diff.Summary) {
 				if len(s.Root.Comments) == 0 || !strings.Contains(strings.Join(s.Root.Comments, "\n"), "malformed tar") {
 					t.Errorf("comments %q do not say the tar is malformed", s.Root.Comments)
+				}
+			}},
+		{name: "lzma dictionary over the cap compared as bytes", nameA: "a.lzma", nameB: "b.lzma", a: dt.LZMA(baseTar, 1<<16), b: hugeDictLZMA(dt.LZMA(baseTar, 1<<16)),
+			wantLeaves: []string{"content b.lzma"},
+			check: func(t *testing.T, s *diff.Summary) {
+				c := strings.Join(s.Root.Comments, "\n")
+				if !strings.Contains(c, "malformed lzma") || !strings.Contains(c, "dictionary size 1073741824") {
+					t.Errorf("comments %q do not say the 1 GiB dictionary was refused", s.Root.Comments)
 				}
 			}},
 		{name: "format differs", nameA: "a", nameB: "b", a: baseTar, b: dt.Gzip(baseTar, 6, "", dt.Epoch),
@@ -479,4 +488,13 @@ func corrupt(p []byte, off, n int) []byte {
 		q[i] = 0xff
 	}
 	return q
+}
+
+// hugeDictLZMA rewrites a .lzma header to claim a 1 GiB dictionary and an
+// unknown size, as a few corrupt or hostile bytes can.
+func hugeDictLZMA(b []byte) []byte {
+	b = append([]byte(nil), b...)
+	binary.LittleEndian.PutUint32(b[1:5], 1<<30)
+	binary.LittleEndian.PutUint64(b[5:13], ^uint64(0))
+	return b
 }

@@ -9,6 +9,13 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 )
 
+// lzmaMaxDict caps the dictionary a .lzma header may make the decoder
+// allocate. The header is untrusted and the format has no magic, so a few
+// bytes could otherwise claim 1.5 GiB; 64 MiB is the largest preset of xz and
+// lzma (-9e). A stream over the cap is reported as undecodable and compared
+// as bytes.
+const lzmaMaxDict = 64 << 20
+
 // lzmaFormat compares legacy .lzma ("LZMA alone") streams: properties and
 // dictionary size apart from content.
 type lzmaFormat struct{}
@@ -58,7 +65,7 @@ func (lzmaFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 				fmt.Sprintf("LZMA compressed data, lc=%d lp=%d pb=%d, dictionary %d, uncompressed size %s", lc, lp, pb, dict, sz), nil
 		},
 		decompress: func(r io.Reader) (io.ReadCloser, error) {
-			lr, err := lzma.NewReader(r)
+			lr, err := lzma.ReaderConfig{DictCap: lzmaMaxDict}.NewReader(r)
 			if err != nil {
 				return nil, err
 			}
