@@ -3,8 +3,8 @@ package diff_test
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
