@@ -74,7 +74,11 @@ func NewRunc(opts RuncOptions) (*Runc, error) {
 	if kw == 0 {
 		kw = 5 * time.Second
 	}
-	return &Runc{bin: bin, root: root, killWait: kw, memSwap: hasMemSwap()}, nil
+	r := &Runc{bin: bin, root: root, killWait: kw, memSwap: hasMemSwap()}
+	// Leftovers of killed runs are removed on a best-effort basis: failing
+	// to clean up after another process must not stop this one's builds.
+	r.Reclaim()
+	return r, nil
 }
 
 // hasMemSwap says whether the memory cgroup can limit swap too (cgroup v1
@@ -147,6 +151,9 @@ func (r *Runc) Run(ctx context.Context, spec Spec) (res *Result, err error) {
 	if b.dir, err = os.MkdirTemp(runDir, ".bundle-"); err != nil {
 		return nil, fmt.Errorf("creating bundle: %w", err)
 	}
+	if b.unlock, err = lockBundle(b.dir); err != nil {
+		return nil, err
+	}
 	if err := b.prepare(spec, rootfs, outDir); err != nil {
 		return nil, err
 	}
@@ -204,6 +211,7 @@ type bundle struct {
 	id      string
 	dir     string // the bundle folder, under RunDir
 	mounted string // the overlay root mount, when mounted
+	unlock  func() // releases the bundle lock (see Reclaim), when held
 }
 
 func (b *bundle) path(name string) string { return filepath.Join(b.dir, name) }
@@ -307,6 +315,9 @@ func (b *bundle) cleanup() error {
 		if err := os.RemoveAll(b.dir); err != nil {
 			errs = append(errs, fmt.Errorf("removing bundle: %w", err))
 		}
+	}
+	if b.unlock != nil {
+		b.unlock()
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("cleaning up build container %s: %w", b.id, errors.Join(errs...))
