@@ -54,6 +54,7 @@ type diffConfig struct {
 	MaxDepth      int
 	MaxReportSize int64
 	MaxDiffLines  int
+	MaxTempSize   int64
 	Exclude       []string
 }
 
@@ -68,6 +69,9 @@ func (d diffConfig) options() diff.Options {
 	}
 	if d.MaxDiffLines > 0 {
 		o.MaxDiffLines = d.MaxDiffLines
+	}
+	if d.MaxTempSize > 0 {
+		o.MaxTempSize = d.MaxTempSize
 	}
 	o.Exclude = d.Exclude
 	return o

@@ -173,6 +173,7 @@ var diffLimitFlags = []cli.Flag{
 	&cli.IntFlag{Name: "max-depth", Usage: "how deep to recurse into nested containers", Value: 16},
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
 	&cli.IntFlag{Name: "max-diff-lines", Usage: "lines per unified or hex diff before it is cut", Value: 400},
+	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: 8 << 30},
 	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
 }
 
@@ -180,7 +181,7 @@ func diffLimits(c *cli.Context) diffConfig {
 	return diffConfig{
 		Normalize: c.StringSlice("normalize"), MaxDepth: c.Int("max-depth"),
 		MaxReportSize: c.Int64("max-report-size"), MaxDiffLines: c.Int("max-diff-lines"),
-		Exclude: c.StringSlice("exclude"),
+		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"),
 	}
 }
 

@@ -74,8 +74,9 @@ type comparer struct {
 	norm        map[string]bool
 	tmpDir      string
 	closers     []io.Closer
-	mu          sync.Mutex        // guards open and tmpDir: sides are listed concurrently
+	mu          sync.Mutex        // guards open, tmpDir and tempBytes: sides are listed concurrently
 	open        map[*os.File]bool // files opened for members, closed by release or at the end
+	tempBytes   int64             // bytes in temporary files now, against Options.MaxTempSize
 	reportBytes int64
 	limits      []string
 	limitSeen   map[string]bool
@@ -89,6 +90,53 @@ type fatalError struct{ err error }
 
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
+
+// tempLimitError says a member was not unpacked because its temporary copy
+// would pass Options.MaxTempSize; the pair is then compared as bytes.
+type tempLimitError struct{ name string }
+
+func (e *tempLimitError) Error() string {
+	return "unpacking " + e.name + " would pass the temporary space limit"
+}
+
+// reserve accounts for n more bytes of temporary files; false when that
+// would pass MaxTempSize.
+func (c *comparer) reserve(n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tempBytes+n > c.opts.MaxTempSize {
+		return false
+	}
+	c.tempBytes += n
+	return true
+}
+
+func (c *comparer) unreserve(n int64) {
+	c.mu.Lock()
+	c.tempBytes -= n
+	c.mu.Unlock()
+}
+
+// budgetWriter writes to a temporary file while the temporary space budget
+// allows, counting what it reserved.
+type budgetWriter struct {
+	c    *comparer
+	f    *os.File
+	name string
+	n    int64
+}
+
+func (w *budgetWriter) Write(p []byte) (int, error) {
+	if !w.c.reserve(int64(len(p))) {
+		return 0, &tempLimitError{w.name}
+	}
+	n, err := w.f.Write(p)
+	w.n += int64(len(p))
+	if err != nil {
+		return n, &fatalError{fmt.Errorf("writing temporary copy of %s: %w", w.name, err)}
+	}
+	return n, nil
+}
 
 func newComparer(ctx context.Context, a, b string, opts Options) (*comparer, error) {
 	if err := ValidateNormalizations(opts.Normalize); err != nil {
@@ -195,18 +243,36 @@ func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.Write(buf[:n]); err != nil {
-		return nil, &fatalError{fmt.Errorf("writing temporary copy of %s: %w", name, err)}
+	w := &budgetWriter{c: c, f: f, name: name}
+	discard := func() {
+		c.mu.Lock()
+		delete(c.open, f)
+		c.mu.Unlock()
+		f.Close()
+		os.Remove(f.Name())
+		c.unreserve(w.n)
 	}
-	m, err := io.Copy(f, r)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, &fatalError{fmt.Errorf("writing temporary copy of %s: %w", name, err)}
+	if _, err := w.Write(buf[:n]); err != nil {
+		discard()
+		return nil, err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		discard()
+		var le *tempLimitError
+		var fe *fatalError
+		if errors.As(err, &le) || errors.As(err, &fe) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	return c.fileInput(f, name, label, int64(n)+m, true), nil
+	in := c.fileInput(f, name, label, w.n, true)
+	var once sync.Once
+	release := in.release
+	in.release = func() {
+		release()
+		once.Do(func() { c.unreserve(w.n) })
+	}
+	return in, nil
 }
 
 func (c *comparer) limit(msg string) {
@@ -337,16 +403,30 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 		if errors.As(err, &fe) || c.ctx.Err() != nil {
 			return nil, err
 		}
-		n, lerr := c.compareLeaf(a, b, textFormat{}, textFormat{})
+		n, lerr := c.compareLeaf(a, b, leafFormat(ha), leafFormat(hb))
 		if lerr != nil {
 			return nil, lerr
 		}
+		comment := fmt.Sprintf("malformed %s: %v; compared as bytes", fa.Name(), err)
+		if le := (*tempLimitError)(nil); errors.As(err, &le) {
+			c.limit(fmt.Sprintf("temporary space limit of %d bytes reached: members that would unpack past it are compared as bytes (raise --max-temp-size)", c.opts.MaxTempSize))
+			comment = fmt.Sprintf("%s: temporary space limit of %d bytes reached while unpacking %s; compared as bytes", fa.Name(), c.opts.MaxTempSize, le.name)
+		}
 		if n != nil {
-			n.Comments = append([]string{fmt.Sprintf("malformed %s: %v; compared as bytes", fa.Name(), err)}, n.Comments...)
+			n.Comments = append([]string{comment}, n.Comments...)
 		}
 		return n, nil
 	}
 	return n, nil
+}
+
+// leafFormat is how a member that could not be opened is compared: as text
+// when its head looks like text, else as bytes with a hex dump.
+func leafFormat(head []byte) Format {
+	if looksText(head) {
+		return textFormat{}
+	}
+	return binaryFormat{}
 }
 
 func typeWord(dir bool) string {

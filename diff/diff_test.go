@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -497,4 +498,72 @@ func hugeDictLZMA(b []byte) []byte {
 	binary.LittleEndian.PutUint32(b[1:5], 1<<30)
 	binary.LittleEndian.PutUint64(b[5:13], ^uint64(0))
 	return b
+}
+
+// A decompression bomb must not fill the disk: past MaxTempSize the member is
+// compared as bytes and the limit is said. Below it, the budget is returned
+// as each pair is done, so many large members in turn all get unpacked.
+func TestMaxTempSize(t *testing.T) {
+	zeros := func(n, at int) []byte {
+		b := make([]byte, n)
+		b[at] = 1
+		return b
+	}
+	bombA := dt.Gzip(zeros(64<<20, 100), 9, "", dt.Epoch)
+	bombB := dt.Gzip(zeros(64<<20, 200), 9, "", dt.Epoch)
+	dir := t.TempDir()
+	pa := dt.WriteFile(dir, "left/a.gz", bombA)
+	pb := dt.WriteFile(dir, "right/b.gz", bombB)
+
+	run := func(max int64) *diff.Summary {
+		t.Helper()
+		opts := diff.DefaultOptions()
+		opts.MaxTempSize = max
+		opts.TempDir = t.TempDir()
+		opts.Name1, opts.Name2 = filepath.Base(pa), filepath.Base(pb)
+		s, err := diff.Run(context.Background(), pa, pb, opts)
+		if err != nil {
+			t.Fatalf("Run with MaxTempSize %d: %v", max, err)
+		}
+		if ents, _ := os.ReadDir(opts.TempDir); len(ents) != 0 {
+			t.Errorf("temporary folder not emptied: %d entries", len(ents))
+		}
+		return s
+	}
+	s := run(16 << 20)
+	if !strings.Contains(strings.Join(s.Limits, "\n"), "temporary space limit of 16777216 bytes") {
+		t.Errorf("limits %q do not state the temporary space limit", s.Limits)
+	}
+	if c := strings.Join(s.Root.Comments, "\n"); !strings.Contains(c, "temporary space limit") || !strings.Contains(c, "compared as bytes") {
+		t.Errorf("root comments %q do not say the member was compared as bytes for the limit", s.Root.Comments)
+	}
+	if len(s.Root.Details) != 0 {
+		t.Errorf("the bomb was opened anyway: %d details", len(s.Root.Details))
+	}
+	if s.Root.Hex == "" || s.Root.Unified != "" {
+		t.Errorf("compressed bytes not shown as a hex dump (hex %d bytes, unified %d bytes)", len(s.Root.Hex), len(s.Root.Unified))
+	}
+
+	s = run(0) // the default, 8 GiB: the member is unpacked and compared
+	if got := leaves(s.Root); len(got) != 1 || !strings.HasPrefix(got[0], "content b.gz/") {
+		t.Errorf("with the default limit, differing nodes %q; want the unpacked member", got)
+	}
+
+	// Four members of 24 MiB unpacked per side, one pair after another,
+	// under a 64 MiB limit: each pair needs 48 MiB, all of them 192 MiB.
+	var ea, eb []dt.Entry
+	for i := range 4 {
+		name := fmt.Sprintf("m%d.gz", i)
+		ea = append(ea, dt.Entry{Name: name, Body: dt.Gzip(zeros(24<<20, 10), 9, "", dt.Epoch)})
+		eb = append(eb, dt.Entry{Name: name, Body: dt.Gzip(zeros(24<<20, 20), 9, "", dt.Epoch)})
+	}
+	pa = dt.WriteFile(dir, "left/a.tar", dt.Tar(tar.FormatPAX, ea...))
+	pb = dt.WriteFile(dir, "right/b.tar", dt.Tar(tar.FormatPAX, eb...))
+	s = run(64 << 20)
+	if len(s.Limits) != 0 {
+		t.Errorf("limits %q: the budget of finished pairs was not returned", s.Limits)
+	}
+	if got := leaves(s.Root); len(got) != 4 {
+		t.Errorf("differing nodes %q; want the four unpacked members", got)
+	}
 }

@@ -31,6 +31,11 @@ type Options struct {
 	// are compared; default os.TempDir(). Everything made there is removed
 	// before Compare returns.
 	TempDir string
+	// MaxTempSize bounds the bytes of temporary copies in TempDir at any
+	// one time, so a decompression bomb cannot fill the disk; a member
+	// whose unpacking would pass it is compared as bytes and the limit is
+	// stated in Summary.Limits.
+	MaxTempSize int64
 	// Progress, when set, is called with the member being compared.
 	Progress func(stage, name string)
 }
@@ -41,6 +46,7 @@ const (
 	DefaultMaxReportSize = 64 << 20
 	DefaultMaxDiffLines  = 2000
 	DefaultContext       = 7
+	DefaultMaxTempSize   = 8 << 30
 )
 
 // DefaultOptions returns Options with every default filled in.
@@ -51,6 +57,7 @@ func DefaultOptions() Options {
 		MaxDiffLines:  DefaultMaxDiffLines,
 		Context:       DefaultContext,
 		TempDir:       os.TempDir(),
+		MaxTempSize:   DefaultMaxTempSize,
 	}
 }
 
@@ -70,6 +77,9 @@ func (o Options) withDefaults(a, b string) Options {
 	}
 	if o.TempDir == "" {
 		o.TempDir = d.TempDir
+	}
+	if o.MaxTempSize <= 0 {
+		o.MaxTempSize = d.MaxTempSize
 	}
 	if o.Name1 == "" {
 		o.Name1 = a
