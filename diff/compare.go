@@ -111,14 +111,8 @@ func (c *comparer) reserve(n int64) bool {
 	return true
 }
 
-func (c *comparer) unreserve(n int64) {
-	c.mu.Lock()
-	c.tempBytes -= n
-	c.mu.Unlock()
-}
-
 // budgetWriter writes to a temporary file while the temporary space budget
-// allows, counting what it reserved.
+// allows, counting what it reserved; releasing the file's input returns it.
 type budgetWriter struct {
 	c    *comparer
 	f    *os.File
@@ -208,8 +202,9 @@ func (c *comparer) tempFile() (*os.File, error) {
 	return f, nil
 }
 
-// fileInput makes an input of an open file that release closes (and
-// removes, when temporary).
+// fileInput makes an input of an open file that release closes; a
+// temporary one is also removed and its size returned to the temporary
+// space budget.
 func (c *comparer) fileInput(f *os.File, name, label string, size int64, temp bool) *input {
 	c.mu.Lock()
 	c.open[f] = true
@@ -222,6 +217,7 @@ func (c *comparer) fileInput(f *os.File, name, label string, size int64, temp bo
 			f.Close()
 			if temp {
 				os.Remove(f.Name())
+				c.tempBytes -= size
 			}
 		}
 	}}
@@ -244,14 +240,8 @@ func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
 		return nil, err
 	}
 	w := &budgetWriter{c: c, f: f, name: name}
-	discard := func() {
-		c.mu.Lock()
-		delete(c.open, f)
-		c.mu.Unlock()
-		f.Close()
-		os.Remove(f.Name())
-		c.unreserve(w.n)
-	}
+	// A partial copy is dropped the way a finished one is released.
+	discard := func() { c.fileInput(f, name, label, w.n, true).done() }
 	if _, err := w.Write(buf[:n]); err != nil {
 		discard()
 		return nil, err
@@ -265,14 +255,7 @@ func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
 		}
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	in := c.fileInput(f, name, label, w.n, true)
-	var once sync.Once
-	release := in.release
-	in.release = func() {
-		release()
-		once.Do(func() { c.unreserve(w.n) })
-	}
-	return in, nil
+	return c.fileInput(f, name, label, w.n, true), nil
 }
 
 func (c *comparer) limit(msg string) {
