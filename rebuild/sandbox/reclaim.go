@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,15 +24,11 @@ const bundleLock = ".lock"
 
 // lockBundle creates and locks dir's bundle lock; the returned func releases it.
 func lockBundle(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, bundleLock), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	release, err := flockNow(filepath.Join(dir, bundleLock), os.O_CREATE|os.O_EXCL)
 	if err != nil {
-		return nil, fmt.Errorf("creating bundle lock: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("locking bundle %s: %w", dir, err)
 	}
-	return func() { f.Close() }, nil
+	return release, nil
 }
 
 // tryAbandoned takes the lock of the bundle in dir if its run is gone. It
@@ -40,15 +38,22 @@ func tryAbandoned(dir string) (release func(), ok bool) {
 	if !strings.HasPrefix(filepath.Base(dir), ".bundle-") {
 		return nil, false
 	}
-	f, err := os.OpenFile(filepath.Join(dir, bundleLock), os.O_RDWR, 0)
+	release, err := flockNow(filepath.Join(dir, bundleLock), 0)
+	return release, err == nil
+}
+
+// flockNow opens p (with the extra open flags) and takes an exclusive flock
+// on it without waiting; the returned func releases both.
+func flockNow(p string, flag int) (func(), error) {
+	f, err := os.OpenFile(p, os.O_RDWR|flag, 0o600)
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
-		return nil, false
+		return nil, err
 	}
-	return func() { f.Close() }, true
+	return func() { f.Close() }, nil
 }
 
 // Reclaim removes what builds whose reprove process died without cleaning
@@ -56,49 +61,51 @@ func tryAbandoned(dir string) (release func(), ok bool) {
 // containers in this backend's runc state folder, still running or not, and
 // their overlay mounts and bundles. Builds still in progress, in this process
 // or another, are never touched: each holds its bundle's lock until it has
-// cleaned up. NewRunc calls Reclaim; it returns what it removed.
+// cleaned up. An abandoned bundle is taken down by the same cleanup a run
+// does. NewRunc calls Reclaim; it returns what it removed.
 func (r *Runc) Reclaim() ([]string, error) {
-	var done []string
 	var errs []error
-
-	containers, err := r.abandonedContainers()
+	found := map[string]*bundle{} // by bundle folder
+	get := func(dir string) *bundle {
+		if found[dir] == nil {
+			found[dir] = &bundle{r: r, dir: dir}
+		}
+		return found[dir]
+	}
+	containers, err := r.containerBundles()
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, c := range containers {
-		out, err := exec.Command(r.bin, "--root", r.root, "delete", "--force", c.id).CombinedOutput()
-		if _, serr := os.Stat(filepath.Join(r.root, c.id)); err != nil && serr == nil {
-			errs = append(errs, fmt.Errorf("runc delete %s: %w: %s", c.id, err, strings.TrimSpace(string(out))))
-		} else {
-			done = append(done, "container "+c.id)
-		}
-		c.release()
+	for id, dir := range containers {
+		get(dir).id = id
 	}
-
 	mounts, err := bundleMounts()
 	if err != nil {
 		errs = append(errs, err)
 	}
 	for _, mp := range mounts {
-		dir := filepath.Dir(mp)
+		get(filepath.Dir(mp)).mounted = mp
+	}
+
+	var done []string
+	for _, dir := range slices.Sorted(maps.Keys(found)) {
+		b := found[dir]
 		release, ok := tryAbandoned(dir)
 		if !ok {
 			continue
 		}
-		if err := unix.Unmount(mp, 0); err != nil {
-			if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-				errs = append(errs, fmt.Errorf("unmounting %s: %w", mp, err))
-				release()
-				continue
-			}
+		b.unlock = release
+		if err := b.cleanup(); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		done = append(done, "mount "+mp)
-		if err := os.RemoveAll(dir); err != nil {
-			errs = append(errs, fmt.Errorf("removing bundle %s: %w", dir, err))
-		} else {
-			done = append(done, "bundle "+dir)
+		if b.id != "" {
+			done = append(done, "container "+b.id)
 		}
-		release()
+		if b.mounted != "" {
+			done = append(done, "mount "+b.mounted)
+		}
+		done = append(done, "bundle "+dir)
 	}
 	if len(errs) > 0 {
 		return done, fmt.Errorf("reclaiming what killed builds left: %w", errors.Join(errs...))
@@ -106,14 +113,9 @@ func (r *Runc) Reclaim() ([]string, error) {
 	return done, nil
 }
 
-type abandoned struct {
-	id      string
-	release func()
-}
-
-// abandonedContainers lists the containers in the state folder whose
-// bundle's lock is free, holding each lock.
-func (r *Runc) abandonedContainers() ([]abandoned, error) {
+// containerBundles maps the reprove containers in the state folder to their
+// bundle folders.
+func (r *Runc) containerBundles() (map[string]string, error) {
 	ents, err := os.ReadDir(r.root)
 	if err != nil || len(ents) == 0 {
 		return nil, nil // nothing there: no runc call needed
@@ -130,20 +132,18 @@ func (r *Runc) abandonedContainers() ([]abandoned, error) {
 	if err := json.Unmarshal(out, &list); err != nil {
 		return nil, fmt.Errorf("reading runc list in %s: %w", r.root, err)
 	}
-	var res []abandoned
+	res := map[string]string{}
 	for _, c := range list {
-		if !strings.HasPrefix(c.ID, "reprove-") {
-			continue
-		}
-		if release, ok := tryAbandoned(c.Bundle); ok {
-			res = append(res, abandoned{id: c.ID, release: release})
+		if strings.HasPrefix(c.ID, "reprove-") {
+			res[c.ID] = c.Bundle
 		}
 	}
 	return res, nil
 }
 
-// bundleMounts lists this mount namespace's overlay mounts that are the root
-// of a reprove bundle (…/.bundle-*/rootfs).
+// bundleMounts lists this mount namespace's overlay mounts at a folder named
+// rootfs, the root of a bundle (…/.bundle-*/rootfs); tryAbandoned tells
+// reprove's bundles from others.
 func bundleMounts() ([]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -155,7 +155,7 @@ func bundleMounts() ([]string, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		mp, fstype, ok := parseMountinfo(sc.Text())
-		if !ok || fstype != "overlay" || filepath.Base(mp) != "rootfs" || !strings.HasPrefix(filepath.Base(filepath.Dir(mp)), ".bundle-") {
+		if !ok || fstype != "overlay" || filepath.Base(mp) != "rootfs" {
 			continue
 		}
 		res = append(res, mp)

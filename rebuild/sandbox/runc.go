@@ -296,7 +296,7 @@ func (b *bundle) kill() {
 // safe to call whatever state the run reached.
 func (b *bundle) cleanup() error {
 	var errs []error
-	if _, err := os.Stat(filepath.Join(b.r.root, b.id)); err == nil {
+	if _, err := os.Stat(filepath.Join(b.r.root, b.id)); b.id != "" && err == nil {
 		out, err := exec.Command(b.r.bin, "--root", b.r.root, "delete", "--force", b.id).CombinedOutput()
 		if err != nil {
 			if _, serr := os.Stat(filepath.Join(b.r.root, b.id)); serr == nil {
