@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/rebuild"
 )
 
@@ -173,7 +174,7 @@ var diffLimitFlags = []cli.Flag{
 	&cli.IntFlag{Name: "max-depth", Usage: "how deep to recurse into nested containers", Value: 16},
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
 	&cli.IntFlag{Name: "max-diff-lines", Usage: "lines per unified or hex diff before it is cut", Value: 400},
-	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: 8 << 30},
+	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: diff.DefaultMaxTempSize},
 	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
 }
 
