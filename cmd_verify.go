@@ -85,6 +85,7 @@ type verifyConfig struct {
 	Diff    diffConfig
 	Replace []string // OLD=NEW
 	Builder string
+	History string // --history DB: record the result there
 }
 
 // env is everything a pipeline run needs, built once per command.
@@ -216,6 +217,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
 		return 0, err
 	}
+	recordVerify(ctx, os.Stderr, cfg.History, res, verr)
 	if verr != nil {
 		return 0, verr
 	}

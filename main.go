@@ -106,6 +106,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			reportCommand(),
 			keyCommand(),
 			attestationCommand(),
+			historyCommand(),
 		),
 	}
 }
@@ -201,6 +202,7 @@ func verifyCommand() *cli.Command {
 	flags = append(flags, reportFlags...)
 	flags = append(flags, diffLimitFlags...)
 	flags = append(flags, inferFlags...)
+	flags = append(flags, historyFlag)
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
@@ -226,6 +228,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Diff:    diffLimits(c),
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
+				History: historyDSN(c),
 			})
 			if err != nil {
 				return exit(err)

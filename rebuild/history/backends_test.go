@@ -2,89 +2,18 @@ package history
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
-	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/rebuild/history/historytest"
 	"github.com/reprove/reprove/report"
 )
 
-// Every test that touches a database runs against both: an SQLite file in
-// a temporary folder, and a fresh database on the PostgreSQL server that
-// scripts/test.sh starts (REPROVE_TEST_POSTGRES). Without that variable the
-// PostgreSQL half is skipped, except on CI (CI=true), where it fails.
-
-type backend struct {
-	name string
-	dsn  func(t *testing.T) string
-}
-
-var backends = []backend{
-	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "history.db") }},
-	{"postgres", postgresDSN},
-}
-
-// eachBackend runs fn as a subtest per backend, each with a new database.
-func eachBackend(t *testing.T, fn func(t *testing.T, dsn string)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { fn(t, b.dsn(t)) })
-	}
-}
-
-// postgresDSN creates a database of its own on the test server and drops
-// it when the test ends.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("REPROVE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REPROVE_TEST_POSTGRES is not set on CI: scripts/test.sh starts a PostgreSQL server and sets it")
-		}
-		t.Skip("REPROVE_TEST_POSTGRES not set (scripts/test.sh starts a PostgreSQL server and sets it)")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := "reprove_test_" + randomHex(t, 8)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating a test database on %s: %v", redact(base), err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
+// Every test that touches a database runs against both SQLite and
+// PostgreSQL (historytest).
+var eachBackend = historytest.Each
 
 func openDB(t testing.TB, dsn string) *DB {
 	t.Helper()

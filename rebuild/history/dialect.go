@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -111,6 +112,9 @@ func dollarPlaceholders(q string) string {
 	return b.String()
 }
 
+// ErrDSN marks a database name that is neither a path nor a PostgreSQL URL.
+var ErrDSN = errors.New("bad history database name")
+
 // sqliteBusyTimeout is how long a writer waits for another one (another
 // process, a shard on the same machine) before giving up, in milliseconds.
 const sqliteBusyTimeout = 60_000
@@ -120,17 +124,17 @@ const sqliteBusyTimeout = 60_000
 // path of an SQLite database file (created when missing).
 func parseDSN(dsn string) (dialect, string, error) {
 	if dsn == "" {
-		return dialect{}, "", fmt.Errorf("no history database: give a file path (SQLite) or a postgres:// URL")
+		return dialect{}, "", fmt.Errorf("%w: none given: give a file path (SQLite) or a postgres:// URL", ErrDSN)
 	}
 	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, "/\\") {
 		switch strings.ToLower(scheme) {
 		case "postgres", "postgresql":
 			if _, err := url.Parse(dsn); err != nil {
-				return dialect{}, "", fmt.Errorf("history database URL %s: write postgres://USER:PASSWORD@HOST:PORT/DATABASE", redact(dsn))
+				return dialect{}, "", fmt.Errorf("%w: %s: write postgres://USER:PASSWORD@HOST:PORT/DATABASE", ErrDSN, redact(dsn))
 			}
 			return postgresDialect, dsn, nil
 		default:
-			return dialect{}, "", fmt.Errorf("history database %q: unknown scheme %s://; use a file path (SQLite) or a postgres:// URL", redact(dsn), scheme)
+			return dialect{}, "", fmt.Errorf("%w: %s: unknown scheme %s://; use a file path (SQLite) or a postgres:// URL", ErrDSN, redact(dsn), scheme)
 		}
 	}
 	abs, err := filepath.Abs(dsn)

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -347,7 +348,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 func TestParseDSN(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ dsn, kind, err string }{
-		{"", "", "no history database"},
+		{"", "", "none given"},
 		{"mysql://u:secret@host/db", "", `unknown scheme mysql://`},
 		{"postgres://u:secret@127.0.0.1:1/db", "postgres", ""},
 		{"postgresql://127.0.0.1/db", "postgres", ""},
@@ -356,7 +357,7 @@ func TestParseDSN(t *testing.T) {
 	} {
 		d, _, err := parseDSN(c.dsn)
 		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "secret") {
+			if !errors.Is(err, ErrDSN) || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "secret") {
 				t.Errorf("parseDSN(%q): %v, want an error with %q and no password", c.dsn, err, c.err)
 			}
 			continue
