@@ -47,23 +47,81 @@ var ErrImport = errors.New("some results were not imported")
 // read (no FIFOs or devices, no symbolic links inside folders), each at most
 // MaxResultSize bytes. A database error stops the import.
 func (h *DB) Import(ctx context.Context, paths ...string) (ImportStats, error) {
-	var st ImportStats
+	im := importer{h: h}
 	for _, p := range paths {
 		files, err := resultFiles(p)
 		if err != nil {
-			st.Failed = append(st.Failed, ImportError{Path: p, Err: err})
+			im.st.Failed = append(im.st.Failed, ImportError{Path: p, Err: err})
 			continue
 		}
 		for _, f := range files {
-			if err := h.importFile(ctx, f, &st); err != nil {
-				return st, err
+			if err := im.add(ctx, f); err != nil {
+				return im.st, err
 			}
 		}
 	}
-	if len(st.Failed) > 0 {
-		return st, fmt.Errorf("%w: %d file(s) failed, first %v", ErrImport, len(st.Failed), st.Failed[0])
+	if err := im.flush(ctx); err != nil {
+		return im.st, err
 	}
-	return st, nil
+	if len(im.st.Failed) > 0 {
+		return im.st, fmt.Errorf("%w: %d file(s) failed, first %v", ErrImport, len(im.st.Failed), im.st.Failed[0])
+	}
+	return im.st, nil
+}
+
+// importBatch is how many results one transaction records: a commit per
+// result would cost more than the result.
+const importBatch = 500
+
+// importer reads files and records their results a batch at a time.
+type importer struct {
+	h       *DB
+	st      ImportStats
+	pending []row
+}
+
+// add reads one file; it returns an error only for database errors, which
+// stop the import.
+func (im *importer) add(ctx context.Context, f resultFile) error {
+	data, err := readBounded(f.path, im.h.MaxResultSize)
+	if err != nil {
+		im.st.Failed = append(im.st.Failed, ImportError{Path: f.path, Err: err})
+		return nil
+	}
+	if f.inDir && !looksLikeResult(data) {
+		im.st.Skipped = append(im.st.Skipped, f.path)
+		return nil
+	}
+	r, err := parseRow(data, im.h.clock())
+	if err != nil {
+		im.st.Failed = append(im.st.Failed, ImportError{Path: f.path, Err: err})
+		return nil
+	}
+	im.pending = append(im.pending, r)
+	if len(im.pending) >= importBatch {
+		return im.flush(ctx)
+	}
+	return nil
+}
+
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	es, err := im.h.recordRows(ctx, im.pending)
+	im.pending = im.pending[:0]
+	if err != nil {
+		return fmt.Errorf("importing: %w", err)
+	}
+	for _, e := range es {
+		if e.Existing {
+			im.st.Existing++
+			continue
+		}
+		im.st.Added++
+		im.st.Entries = append(im.st.Entries, *e)
+	}
+	return nil
 }
 
 // resultFile is a file to import; inDir is true when a folder search found
@@ -93,40 +151,6 @@ func resultFiles(p string) ([]resultFile, error) {
 	})
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	return files, err
-}
-
-// importFile records one file; it returns an error only for database
-// errors, which stop the import.
-func (h *DB) importFile(ctx context.Context, f resultFile, st *ImportStats) error {
-	data, err := readBounded(f.path, h.MaxResultSize)
-	if err != nil {
-		st.Failed = append(st.Failed, ImportError{Path: f.path, Err: err})
-		return nil
-	}
-	if f.inDir && !looksLikeResult(data) {
-		st.Skipped = append(st.Skipped, f.path)
-		return nil
-	}
-	res, err := ParseResult(data)
-	if err != nil {
-		st.Failed = append(st.Failed, ImportError{Path: f.path, Err: err})
-		return nil
-	}
-	e, err := h.Record(ctx, res)
-	if err != nil {
-		if errors.Is(err, errInvalid) {
-			st.Failed = append(st.Failed, ImportError{Path: f.path, Err: err})
-			return nil
-		}
-		return fmt.Errorf("importing %s: %w", f.path, err)
-	}
-	if e.Existing {
-		st.Existing++
-		return nil
-	}
-	st.Added++
-	st.Entries = append(st.Entries, *e)
-	return nil
 }
 
 // readBounded reads a regular file of at most max bytes. It opens without
@@ -183,4 +207,13 @@ func ParseResult(data []byte) (*report.Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// parseRow is ParseResult's result as the row Record would write.
+func parseRow(data []byte, now time.Time) (row, error) {
+	res, err := report.ReadJSON(bytes.NewReader(data))
+	if err != nil {
+		return row{}, err
+	}
+	return newRow(res, recordOptions{}, now)
 }

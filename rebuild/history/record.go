@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/reprove/reprove/report"
@@ -47,7 +48,7 @@ func KeyOf(res *report.Result) string {
 // shows against the target's previous run. Recording the same result under
 // the same key again changes nothing and returns the stored entry with
 // Existing set. A result older than the target's latest takes its place in
-// time: the entry after it is re-derived against it.
+// time: the entries after it are re-derived against it.
 func (h *DB) Record(ctx context.Context, res *report.Result, opts ...RecordOption) (*Entry, error) {
 	var o recordOptions
 	for _, opt := range opts {
@@ -57,23 +58,54 @@ func (h *DB) Record(ctx context.Context, res *report.Result, opts ...RecordOptio
 	if err != nil {
 		return nil, err
 	}
-	var (
-		id       int64
-		existing bool
-	)
-	err = h.inTx(ctx, func(tx *sql.Tx) error {
-		id, existing, err = h.insert(ctx, tx, r)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("recording %s in %s: %w", r.name, h.where, err)
-	}
-	e, err := h.entry(ctx, id)
+	es, err := h.recordRows(ctx, []row{r})
 	if err != nil {
 		return nil, err
 	}
-	e.Existing = existing
-	return e, nil
+	return es[0], nil
+}
+
+// recordRows files rows in one transaction, in key order: PostgreSQL's
+// per-key locks are then always taken in the same order, so writers that
+// overlap cannot deadlock.
+func (h *DB) recordRows(ctx context.Context, rows []row) ([]*Entry, error) {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]].key < rows[order[b]].key })
+	es := make([]*Entry, len(rows))
+	var existing []int
+	err := h.inTx(ctx, func(tx *sql.Tx) error {
+		rec, err := h.newRecorder(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer rec.close()
+		for _, i := range order {
+			e, err := rec.record(ctx, rows[i])
+			if err != nil {
+				return fmt.Errorf("recording %s in %s: %w", rows[i].name, h.where, err)
+			}
+			if e.Existing {
+				existing = append(existing, i)
+			}
+			es[i] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range existing { // as stored, after the transaction
+		e, err := h.entry(ctx, es[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		e.Existing = true
+		es[i] = e
+	}
+	return es, nil
 }
 
 // row is a result flattened into the results table's columns.
@@ -83,6 +115,7 @@ type row struct {
 	at, duration, recorded                          int64
 	exitCode                                        int
 	digest, json                                    string
+	causeIDs                                        []string
 }
 
 func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
@@ -117,7 +150,7 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 		}
 	}
 	b, _ := json.Marshal(causes)
-	r.causes = string(b)
+	r.causes, r.causeIDs = string(b), causes
 	canon, err := canonicalJSON(res)
 	if err != nil {
 		return row{}, fmt.Errorf("%w: result %q: %w", errInvalid, res.Name, err)
@@ -178,112 +211,6 @@ func canonicalJSON(res *report.Result) ([]byte, error) {
 		return nil, fmt.Errorf("encoding as JSON: %w", err)
 	}
 	return json.Marshal(v)
-}
-
-// insert adds r unless a row with its digest exists, then derives its
-// columns, re-derives the rows after it that depend on it, and updates the
-// target's latest.
-func (h *DB) insert(ctx context.Context, tx *sql.Tx, r row) (id int64, existing bool, err error) {
-	if err := h.dialect.lock(ctx, tx, r.key); err != nil {
-		return 0, false, err
-	}
-	err = tx.QueryRowContext(ctx, h.q(`INSERT INTO results (target_key, name, finished_at, verdict, exit_code,
-		artifact_uri, artifact_digest, rebuilt_digest, causes, error, duration_ns, reprove_version,
-		recorded_at, result_digest, result_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (result_digest) DO NOTHING RETURNING id`),
-		r.key, r.name, r.at, r.verdict, r.exitCode, r.artifactURI, r.artifactDigest, r.rebuiltDigest,
-		r.causes, r.errText, r.duration, r.version, r.recorded, r.digest, r.json).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.QueryRowContext(ctx, h.q(`SELECT id FROM results WHERE result_digest = ?`), r.digest).Scan(&id)
-		return id, true, err
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("inserting: %w", err)
-	}
-	if err := h.rederive(ctx, tx, id); err != nil {
-		return 0, false, err
-	}
-	// A run inserted before others changes what the next run compares
-	// its verdict with and, when it fetched the artifact, what the next run
-	// that fetched it compares its digest with. Nothing after those sees it.
-	after := []string{`SELECT id FROM results WHERE target_key = ? AND (finished_at, id) > (?, ?)
-		ORDER BY finished_at, id LIMIT 1`}
-	if r.artifactDigest != "" {
-		after = append(after, `SELECT id FROM results WHERE target_key = ? AND (finished_at, id) > (?, ?)
-		AND artifact_digest <> '' ORDER BY finished_at, id LIMIT 1`)
-	}
-	for _, query := range after {
-		var next int64
-		err := tx.QueryRowContext(ctx, h.q(query), r.key, r.at, id).Scan(&next)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("finding the runs after it: %w", err)
-		}
-		if err := h.rederive(ctx, tx, next); err != nil {
-			return 0, false, err
-		}
-	}
-	return id, false, h.updateLatest(ctx, tx, r.key)
-}
-
-// rederive sets a row's derived columns from the target's runs before it.
-func (h *DB) rederive(ctx context.Context, tx *sql.Tx, id int64) error {
-	var (
-		key string
-		at  int64
-		cur state
-	)
-	if err := tx.QueryRowContext(ctx, h.q(`SELECT target_key, finished_at, verdict, exit_code, artifact_digest
-		FROM results WHERE id = ?`), id).Scan(&key, &at, &cur.verdict, &cur.exitCode, &cur.digest); err != nil {
-		return fmt.Errorf("reading run %d: %w", id, err)
-	}
-	var (
-		prevID     sql.NullInt64
-		prev       state
-		pp         *state
-		lastDigest string
-	)
-	err := tx.QueryRowContext(ctx, h.q(`SELECT id, verdict, exit_code, artifact_digest FROM results
-		WHERE target_key = ? AND (finished_at, id) < (?, ?) ORDER BY finished_at DESC, id DESC LIMIT 1`),
-		key, at, id).Scan(&prevID, &prev.verdict, &prev.exitCode, &prev.digest)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("finding the run before %d: %w", id, err)
-	default:
-		pp = &prev
-		lastDigest = prev.digest
-	}
-	if pp != nil && lastDigest == "" {
-		err := tx.QueryRowContext(ctx, h.q(`SELECT artifact_digest FROM results WHERE target_key = ?
-			AND (finished_at, id) < (?, ?) AND artifact_digest <> '' ORDER BY finished_at DESC, id DESC LIMIT 1`),
-			key, at, id).Scan(&lastDigest)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("finding the digest served before run %d: %w", id, err)
-		}
-	}
-	transition, reg := derive(cur, pp, lastDigest)
-	if _, err := tx.ExecContext(ctx, h.q(`UPDATE results SET prev_id = ?, prev_digest = ?, transition = ?, regression = ?
-		WHERE id = ?`), prevID, lastDigest, boolInt(transition), int(reg), id); err != nil {
-		return fmt.Errorf("updating run %d: %w", id, err)
-	}
-	return nil
-}
-
-func (h *DB) updateLatest(ctx context.Context, tx *sql.Tx, key string) error {
-	var latest int64
-	if err := tx.QueryRowContext(ctx, h.q(`SELECT id FROM results WHERE target_key = ?
-		ORDER BY finished_at DESC, id DESC LIMIT 1`), key).Scan(&latest); err != nil {
-		return fmt.Errorf("finding the latest run: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, h.q(`INSERT INTO targets (target_key, latest_id) VALUES (?, ?)
-		ON CONFLICT (target_key) DO UPDATE SET latest_id = excluded.latest_id`), key, latest); err != nil {
-		return fmt.Errorf("updating the latest run: %w", err)
-	}
-	return nil
 }
 
 func boolInt(b bool) int {
