@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -398,5 +399,36 @@ func TestRegressionJSON(t *testing.T) {
 	}
 	if got := string(b); got != `{"R":["verdict","digest"],"Z":[]}` {
 		t.Errorf("JSON %s", got)
+	}
+}
+
+func TestCanonicalJSONSurvivesRoundTrip(t *testing.T) {
+	// verify records the Result it holds, with the manifest as its own
+	// type; importing the --json file later must find the same digest.
+	res := nightly[4].result()
+	res.Manifest.Body = struct {
+		Zeta  string            `json:"zeta"`
+		Alpha map[string]string `json:"alpha"`
+		Big   int64             `json:"big"`
+	}{"z", map[string]string{"b": "2", "a": "1"}, 1<<62 + 1}
+	res.Timings = append(res.Timings, report.Timing{Phase: "compare", Duration: 1<<60 + 3})
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseResult(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := newRow(res, recordOptions{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := newRow(back, recordOptions{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.digest != r2.digest {
+		t.Errorf("digest differs after a round trip:\n%s\n%s", r1.json, r2.json)
 	}
 }

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -196,21 +195,31 @@ func duration(res *report.Result) time.Duration {
 	return d
 }
 
-// canonicalJSON is res as JSON with object keys sorted, so that a result
-// recorded by verify and the same result read back from its --json file
-// have the same bytes, and so the same digest.
+// canonicalJSON is res as JSON such that a result recorded by verify and
+// the same result read back from its --json file (report.ReadJSON) have the
+// same bytes, and so the same digest. Every field of a Result encodes the
+// same way before and after a round trip through JSON but Manifest.Body,
+// which holds the manifest's own type before and what encoding/json decodes
+// into an any after (maps, float64 numbers): so the body alone is taken
+// through the same decoding first.
 func canonicalJSON(res *report.Result) ([]byte, error) {
-	b, err := json.Marshal(res)
+	c := *res
+	if c.Manifest.Body != nil {
+		b, err := json.Marshal(c.Manifest.Body)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the manifest as JSON: %w", err)
+		}
+		var body any
+		if err := json.Unmarshal(b, &body); err != nil {
+			return nil, fmt.Errorf("encoding the manifest as JSON: %w", err)
+		}
+		c.Manifest.Body = body
+	}
+	b, err := json.Marshal(&c)
 	if err != nil {
 		return nil, fmt.Errorf("encoding as JSON: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber() // int64 nanoseconds stay exact
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("encoding as JSON: %w", err)
-	}
-	return json.Marshal(v)
+	return b, nil
 }
 
 func boolInt(b bool) int {
