@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type DB struct {
 	MaxResultSize int64
 	// now is the clock for recorded_at; time.Now when nil.
 	now func() time.Time
+
+	stmtsMu sync.Mutex
+	stmts   map[string]*sql.Stmt // prepared queries, by text
 }
 
 // Open opens the history database dsn names, creating and migrating it as
@@ -64,7 +68,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // Close closes the database.
-func (h *DB) Close() error { return h.db.Close() }
+func (h *DB) Close() error {
+	h.stmtsMu.Lock()
+	for _, st := range h.stmts {
+		st.Close()
+	}
+	h.stmts = nil
+	h.stmtsMu.Unlock()
+	return h.db.Close()
+}
 
 // Kind is "sqlite" or "postgres".
 func (h *DB) Kind() string { return h.dialect.name }

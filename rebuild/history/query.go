@@ -84,7 +84,11 @@ func (h *DB) entry(ctx context.Context, id int64) (*Entry, error) {
 }
 
 func (h *DB) entries(ctx context.Context, what, query string, args ...any) ([]Entry, error) {
-	rows, err := h.db.QueryContext(ctx, h.q(query), args...)
+	st, err := h.prepared(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("%s from %s: %w", what, h.where, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s from %s: %w", what, h.where, err)
 	}
@@ -132,4 +136,24 @@ func scanEntry(rows *sql.Rows) (Entry, error) {
 			ExitCode: int(pExit.Int64), ArtifactDigest: prevDigest}
 	}
 	return e, nil
+}
+
+// prepared is query prepared once per DB: a listing runs the same queries
+// for every target, and parsing them again each time would cost more than
+// running them.
+func (h *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	h.stmtsMu.Lock()
+	defer h.stmtsMu.Unlock()
+	if st, ok := h.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := h.db.PrepareContext(ctx, h.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if h.stmts == nil {
+		h.stmts = map[string]*sql.Stmt{}
+	}
+	h.stmts[query] = st
+	return st, nil
 }
