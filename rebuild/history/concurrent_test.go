@@ -27,7 +27,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(worker(dsn))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
 }
 
 const (
