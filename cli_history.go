@@ -6,6 +6,8 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"github.com/reprove/reprove/rebuild/history"
 )
 
 // historyFlag is --history on every command that records or reads results.
@@ -36,7 +38,7 @@ an artifact URI or a manifest path; without it every target is listed.`,
 		Flags: []cli.Flag{
 			historyFlag,
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
-			&cli.IntFlag{Name: "transitions", Usage: "how many of each target's last transitions to show", Value: 5},
+			&cli.IntFlag{Name: "transitions", Usage: "show each target's last `N` transitions", Value: 5},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -87,9 +89,14 @@ func historyImportCommand() *cli.Command {
 are skipped. A result recorded before is not recorded twice. Exit codes: 0 imported,
 2 some file could not be read or is not a valid result (the others are imported),
 3 the database failed.`,
-		Flags: []cli.Flag{historyFlag},
+		Flags: []cli.Flag{
+			historyFlag,
+			&cli.Int64Flag{Name: "max-result-size", Usage: "refuse result files over `BYTES`", Value: history.DefaultMaxResultSize},
+		},
 		Action: func(c *cli.Context) error {
-			return exit(runHistoryImport(c.Context, c.App.Writer, importConfig{DSN: historyDSN(c), Paths: c.Args().Slice()}))
+			return exit(runHistoryImport(c.Context, c.App.Writer, importConfig{
+				DSN: historyDSN(c), Paths: c.Args().Slice(), MaxResultSize: c.Int64("max-result-size"),
+			}))
 		},
 	}
 }

@@ -246,8 +246,9 @@ func parseSince(s string) (time.Duration, error) {
 }
 
 type importConfig struct {
-	DSN   string
-	Paths []string
+	DSN           string
+	Paths         []string
+	MaxResultSize int64 // bytes; history.DefaultMaxResultSize when 0
 }
 
 // runHistoryImport loads result files written elsewhere (shards, other
@@ -261,6 +262,9 @@ func runHistoryImport(ctx context.Context, w io.Writer, cfg importConfig) error 
 		return err
 	}
 	defer db.Close()
+	if cfg.MaxResultSize > 0 {
+		db.MaxResultSize = cfg.MaxResultSize
+	}
 	st, err := db.Import(ctx, cfg.Paths...)
 	fmt.Fprintf(w, "imported %d result%s into %s (%d already recorded, %d other JSON file%s skipped, %d failed)\n",
 		st.Added, plural(st.Added), db, st.Existing, len(st.Skipped), plural(len(st.Skipped)), len(st.Failed))

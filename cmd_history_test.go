@@ -300,5 +300,10 @@ func TestRunHistoryImport(t *testing.T) {
 			!strings.Contains(out.String(), "(1 already recorded, 0 other JSON files skipped, 1 failed)\nfailed: "+broken+": reading result: not JSON") {
 			t.Errorf("import of a broken file: %v\n%s", err, out.String())
 		}
+		out.Reset()
+		err = runHistoryImport(ctx, &out, importConfig{DSN: dsn, Paths: []string{filepath.Join(dir, "out", "0", "result.json")}, MaxResultSize: 100})
+		if !errors.Is(err, rebuild.ErrUsage) || !strings.Contains(out.String(), "over the 100-byte limit for a result") {
+			t.Errorf("import with --max-result-size 100: %v\n%s", err, out.String())
+		}
 	})
 }
