@@ -62,14 +62,14 @@ func recordResult(ctx context.Context, dsn string, res *report.Result, opts ...h
 	return e, err
 }
 
-// openHistory opens the database a history command reads; no database is
+// openHistory opens the database a history command uses; no database is
 // a usage error.
-func openHistory(ctx context.Context, dsn string) (*history.DB, error) {
+func openHistory(ctx context.Context, dsn string, opts ...history.OpenOption) (*history.DB, error) {
 	if dsn == "" {
 		return nil, fmt.Errorf("%w: no history database: give --history DB (an SQLite file or a postgres:// URL) or set REPROVE_HISTORY", rebuild.ErrUsage)
 	}
-	db, err := history.Open(ctx, dsn)
-	if errors.Is(err, history.ErrDSN) {
+	db, err := history.Open(ctx, dsn, opts...)
+	if errors.Is(err, history.ErrDSN) || errors.Is(err, history.ErrNotFound) {
 		return nil, fmt.Errorf("%w: --history: %v", rebuild.ErrUsage, err)
 	}
 	return db, err
@@ -90,7 +90,7 @@ type targetHistory struct {
 
 // runHistory lists each target's latest state and its last transitions.
 func runHistory(ctx context.Context, w io.Writer, cfg historyConfig) error {
-	db, err := openHistory(ctx, cfg.DSN)
+	db, err := openHistory(ctx, cfg.DSN, history.Existing())
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func runRegressions(ctx context.Context, w io.Writer, cfg regressionsConfig) (in
 	if err != nil {
 		return 0, err
 	}
-	db, err := openHistory(ctx, cfg.DSN)
+	db, err := openHistory(ctx, cfg.DSN, history.Existing())
 	if err != nil {
 		return 0, err
 	}

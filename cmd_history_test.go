@@ -179,6 +179,7 @@ func TestRunRegressions(t *testing.T) {
 func TestHistoryUsageErrors(t *testing.T) {
 	ctx := context.Background()
 	dsn := filepath.Join(t.TempDir(), "h.db")
+	record(t, dsn, testResult(0, report.Reproducible, digest(0xaa)))
 	for name, run := range map[string]func() error{
 		"bad since": func() error {
 			_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{DSN: dsn, Since: "yesterday"})
@@ -192,7 +193,11 @@ func TestHistoryUsageErrors(t *testing.T) {
 			_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{Since: "24h"})
 			return err
 		},
-		"bad scheme":     func() error { return runHistory(ctx, &bytes.Buffer{}, historyConfig{DSN: "sqlite://x"}) },
+		"bad scheme": func() error { return runHistory(ctx, &bytes.Buffer{}, historyConfig{DSN: "sqlite://x"}) },
+		"missing file": func() error {
+			_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{DSN: filepath.Join(filepath.Dir(dsn), "typo.db"), Since: "24h"})
+			return err
+		},
 		"unknown target": func() error { return runHistory(ctx, &bytes.Buffer{}, historyConfig{DSN: dsn, Target: "nope"}) },
 		"import nothing": func() error { return runHistoryImport(ctx, &bytes.Buffer{}, importConfig{DSN: dsn}) },
 	} {
@@ -200,10 +205,14 @@ func TestHistoryUsageErrors(t *testing.T) {
 			t.Errorf("%s: %v, want a usage error (exit 2)", name, err)
 		}
 	}
-	// A database that cannot be opened is a failure, exit 3.
-	_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{DSN: "/proc/no/such.db", Since: "24h"})
-	if err == nil || rebuild.ExitCode(err) != exitFailure {
-		t.Errorf("unopenable database: %v, want exit 3", err)
+	// A database that cannot be read is a failure, exit 3.
+	notDB := filepath.Join(t.TempDir(), "not.db")
+	if err := os.WriteFile(notDB, bytes.Repeat([]byte("not an SQLite file\n"), 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{DSN: notDB, Since: "24h"})
+	if err == nil || rebuild.ExitCode(err) != exitFailure || !strings.Contains(err.Error(), "not a database") {
+		t.Errorf("a file that is not a database: %v, want exit 3", err)
 	}
 }
 

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reprove/reprove/rebuild/history"
 )
 
 // The Kubernetes objects, only as far as reprove relies on them.
@@ -284,7 +287,13 @@ func (j ghJob) uploads(dir string) bool {
 // find nothing.
 func checkHistoryCommand(t *testing.T, args []string) {
 	t.Helper()
-	t.Setenv("REPROVE_HISTORY", filepath.Join(t.TempDir(), "history.db"))
+	db := filepath.Join(t.TempDir(), "history.db")
+	h, err := history.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	t.Setenv("REPROVE_HISTORY", db)
 	r := reprove(t, t.TempDir(), args...)
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "no regressions since ") {
 		t.Errorf("reprove %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)

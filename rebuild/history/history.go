@@ -12,7 +12,10 @@ package history
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"time"
 )
@@ -35,10 +38,27 @@ type DB struct {
 	stmts   map[string]*sql.Stmt // prepared queries, by text
 }
 
+// ErrNotFound is returned by Open with Existing for an SQLite file that
+// does not exist.
+var ErrNotFound = errors.New("no history database")
+
+// OpenOption changes how Open opens a database.
+type OpenOption func(*openOptions)
+
+type openOptions struct{ existing bool }
+
+// Existing refuses to create an SQLite file: a command that only reads must
+// not answer "no regressions" from a new, empty file a typo named.
+func Existing() OpenOption { return func(o *openOptions) { o.existing = true } }
+
 // Open opens the history database dsn names, creating and migrating it as
 // needed: a postgres:// (or postgresql://) URL is a PostgreSQL server, any
 // other string the path of an SQLite file.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...OpenOption) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d, source, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -46,6 +66,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	where := d.name + " " + redact(dsn)
 	if d.name == "sqlite" {
 		where = "sqlite " + dsn
+		if _, err := os.Stat(dsn); o.existing && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s: verify --history or history import creates it", ErrNotFound, dsn)
+		}
 	}
 	sdb, err := sql.Open(d.driver, source)
 	if err != nil {

@@ -432,3 +432,20 @@ func TestCanonicalJSONSurvivesRoundTrip(t *testing.T) {
 		t.Errorf("digest differs after a round trip:\n%s\n%s", r1.json, r2.json)
 	}
 }
+
+func TestOpenExistingCreatesNothing(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "typo.db")
+	_, err := Open(context.Background(), p, Existing())
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no history database at "+p) {
+		t.Errorf("Open(missing, Existing()): %v, want ErrNotFound naming the path", err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open(missing, Existing()) created %s", p)
+	}
+	openDB(t, p).Close() // created without Existing
+	h, err := Open(context.Background(), p, Existing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+}
