@@ -273,9 +273,11 @@ func TestRecordRefuses(t *testing.T) {
 		edit func(*report.Result)
 		want string
 	}{
-		"diff result":      {func(r *report.Result) { r.Mode = report.ModeDiff }, "reprove diff comparison, not a verification"},
-		"unknown":          {func(r *report.Result) { r.Verdict = "maybe" }, `verdict "maybe" is none of`},
-		"no time":          {func(r *report.Result) { r.FinishedAt = time.Time{} }, "no finishedAt time"},
+		"diff result": {func(r *report.Result) { r.Mode = report.ModeDiff }, "reprove diff comparison, not a verification"},
+		"unknown":     {func(r *report.Result) { r.Verdict = "maybe" }, `verdict "maybe" is none of`},
+		"no time":     {func(r *report.Result) { r.FinishedAt = time.Time{} }, "no finishedAt time"},
+		"far future": {func(r *report.Result) { r.FinishedAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"finishedAt 9999-01-01T00:00:00Z is not a time a run finished at"},
 		"no name":          {func(r *report.Result) { r.Name = "" }, "result has no name"},
 		"no key":           {func(r *report.Result) { r.Manifest = report.Manifest{}; r.Artifact.URI = "" }, "no manifest digest and no artifact URI"},
 		"no result at all": {nil, "no result to record"},

@@ -176,6 +176,10 @@ func checkResult(res *report.Result) error {
 	if res.FinishedAt.IsZero() {
 		return fmt.Errorf("result %q: no finishedAt time", res.Name)
 	}
+	// Times are stored as Unix nanoseconds, which hold 1678 to 2262.
+	if y := res.FinishedAt.UTC().Year(); y < 1970 || y > 2200 {
+		return fmt.Errorf("result %q: finishedAt %s is not a time a run finished at", res.Name, res.FinishedAt.Format(time.RFC3339))
+	}
 	if res.Name == "" {
 		return errors.New("result has no name")
 	}
