@@ -6,6 +6,7 @@ package main
 // PostgreSQL.
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/reprove/reprove/rebuild/history/historytest"
+	"github.com/reprove/reprove/report"
 )
 
 func TestHistoryEndToEnd(t *testing.T) {
@@ -80,5 +82,27 @@ func TestVerifyHistoryFailureKeepsVerdict(t *testing.T) {
 	r = reprove(t, t.TempDir(), "history", "regressions")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "no history database: give --history DB") || r.stdout != "" {
 		t.Errorf("history regressions without a database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestHistoryFlagBeatsEnv(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	if _, err := recordResult(context.Background(), good, testResult(0, report.Reproducible, digest(0xaa))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("REPROVE_HISTORY", filepath.Join(dir, "missing.db"))
+	// --history given to history, or to its subcommand, wins over the
+	// variable; the variable alone names a file that does not exist (exit 2).
+	for _, args := range [][]string{
+		{"history", "--history", good, "regressions"},
+		{"history", "regressions", "--history", good},
+	} {
+		if r := reprove(t, dir, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "no regressions since ") {
+			t.Errorf("reprove %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := reprove(t, dir, "history", "regressions"); r.code != exitUsage || !strings.Contains(r.stderr, "missing.db") {
+		t.Errorf("REPROVE_HISTORY alone: exit %d\n%s", r.code, r.stderr)
 	}
 }
