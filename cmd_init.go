@@ -26,6 +26,7 @@ type initConfig struct {
 	Force   bool
 	Replace []string
 	Builder string
+	Fetch   fetchConfig
 }
 
 // runInit writes the first inferred candidate manifest for a person to review.
@@ -35,7 +36,7 @@ func runInit(ctx context.Context, cfg initConfig) error {
 			return fmt.Errorf("%w: %s exists; pass --force to overwrite it", rebuild.ErrUsage, cfg.Output)
 		}
 	}
-	e, err := newEnv(cfg.common, "", cfg.Replace)
+	e, err := newEnv(cfg.common, "", cfg.Replace, cfg.Fetch)
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,7 @@ func infer(ctx context.Context, e *env, target, builder string) (*adapter.Plan, 
 	if err != nil {
 		return nil, err
 	}
+	e.fetcher = e.fetcher.With(fetch.WithAllowPaths(userPaths(uri, builder)...))
 	item, err := e.fetcher.Fetch(ctx, fetch.Request{URI: uri, Digest: dgst})
 	if err != nil {
 		return nil, fmt.Errorf("artifact: %w", err)
@@ -107,6 +109,26 @@ func infer(ctx context.Context, e *env, target, builder string) (*adapter.Plan, 
 	return plan, nil
 }
 
+// userPaths are the folders of the artifact file and the builder image
+// layout the user named on the command line (or in REPROVE_BUILDER_IMAGE):
+// an inferred manifest has no folder of its own, and these may be read
+// wherever they are.
+func userPaths(artifactURI, builder string) []string {
+	var dirs []string
+	if local, ok := strings.CutPrefix(artifactURI, "file://"); ok {
+		dirs = append(dirs, filepath.Dir(local))
+	}
+	if builder == "" {
+		builder = os.Getenv(adapter.BuilderImageEnv)
+	}
+	if rest, ok := strings.CutPrefix(builder, "oci-layout:"); ok {
+		if at := strings.LastIndex(rest, "@"); at > 0 {
+			dirs = append(dirs, rest[:at])
+		}
+	}
+	return dirs
+}
+
 // splitMember splits ARTIFACT#MEMBER.
 func splitMember(target string) (string, string) {
 	if i := strings.LastIndex(target, "#"); i >= 0 {
@@ -121,8 +143,11 @@ func splitMember(target string) (string, string) {
 func pinArtifact(ctx context.Context, e *env, uri string) (string, string, error) {
 	switch {
 	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "https://"):
-		_, d, _, err := e.cache.DownloadPinned(ctx, nil, uri)
-		return uri, d.String(), err
+		b, err := e.cache.Pin(ctx, e.client, uri)
+		if err != nil {
+			return "", "", err
+		}
+		return uri, b.Digest.String(), nil
 	case strings.HasPrefix(uri, "gomod:"):
 		p, err := e.gomod.Pin(ctx, e.cache, uri)
 		if err != nil {

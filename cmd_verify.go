@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/rebuild"
@@ -85,12 +87,22 @@ type verifyConfig struct {
 	Diff    diffConfig
 	Replace []string // OLD=NEW
 	Builder string
+	Fetch   fetchConfig
+}
+
+// fetchConfig is what bounds and confines fetching.
+type fetchConfig struct {
+	AllowPaths      []string      // --allow-path and REPROVE_ALLOW_PATH
+	Offline         bool          // --offline
+	StallTimeout    time.Duration // --fetch-stall-timeout
+	MaxDownloadSize int64         // --max-download-size
 }
 
 // env is everything a pipeline run needs, built once per command.
 type env struct {
 	cache    *fetch.Cache
 	fetcher  *fetch.Fetcher
+	client   *http.Client
 	backend  sandbox.Backend
 	deps     []fetch.DepsResolver
 	progress *progress
@@ -100,23 +112,30 @@ type env struct {
 	npm      *npm.Scheme
 }
 
-func newEnv(g common, backendName string, replace []string) (*env, error) {
+func newEnv(g common, backendName string, replace []string, fc fetchConfig) (*env, error) {
 	p := newProgress(g.Quiet)
 	rewrites, err := parseRewrites(replace)
 	if err != nil {
 		return nil, err
 	}
-	cache := &fetch.Cache{Root: g.CacheDir, Progress: p.Fetch}
+	cache := &fetch.Cache{Root: g.CacheDir, Progress: p.Fetch, MaxDownloadSize: fc.MaxDownloadSize}
+	client := fetch.NewHTTPClient(fetch.HTTPOptions{StallTimeout: fc.StallTimeout})
 	proxy := goproxy()
-	var gopts []gomod.Option
+	gopts := []gomod.Option{gomod.WithHTTPClient(client)}
 	if proxy != "" {
 		gopts = append(gopts, gomod.WithProxy(proxy))
 	}
 	gm := gomod.NewScheme(gopts...)
-	nm := npm.NewScheme()
+	nm := npm.NewScheme(npm.WithHTTPClient(client))
+	fopts := []fetch.Option{fetch.WithSchemes(gm, nm), fetch.WithRewrites(rewrites), fetch.WithProgress(p.Fetch),
+		fetch.WithHTTPClient(client), fetch.WithAllowPaths(fc.AllowPaths...)}
+	if fc.Offline {
+		fopts = append(fopts, fetch.WithOffline())
+	}
 	e := &env{
 		cache:    cache,
-		fetcher:  fetch.New(cache, fetch.WithSchemes(gm, nm), fetch.WithRewrites(rewrites), fetch.WithProgress(p.Fetch)),
+		client:   client,
+		fetcher:  fetch.New(cache, fopts...),
 		deps:     []fetch.DepsResolver{gomod.NewResolver(gopts...)},
 		progress: p,
 		rewrites: rewrites,
@@ -191,7 +210,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := cfg.Outputs.check(); err != nil {
 		return 0, err
 	}
-	e, err := newEnv(cfg.common, cfg.Backend, cfg.Replace)
+	e, err := newEnv(cfg.common, cfg.Backend, cfg.Replace, cfg.Fetch)
 	if err != nil {
 		return 0, err
 	}
@@ -229,6 +248,7 @@ func verifyInferred(ctx context.Context, e *env, cfg verifyConfig, opts rebuild.
 	if err != nil {
 		return nil, err
 	}
+	opts.Fetcher = e.fetcher // infer allowed the folders the user named
 	return rebuild.VerifyPlan(ctx, plan, opts)
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/rebuild"
+	"github.com/reprove/reprove/rebuild/fetch"
 )
 
 // Exit codes, stable for cron jobs.
@@ -186,6 +187,25 @@ func diffLimits(c *cli.Context) diffConfig {
 	}
 }
 
+var fetchFlags = []cli.Flag{
+	&cli.StringSliceFlag{Name: "allow-path", Usage: "let the manifest's file:, git+file: and oci-layout: inputs read below `DIR` too, not only below the manifest's folder (repeatable; also REPROVE_ALLOW_PATH, colon-separated)"},
+	&cli.BoolFlag{Name: "offline", Usage: "use only the cache, every entry re-verified: the artifact is not read from its URI again (the report says so)"},
+	&cli.DurationFlag{Name: "fetch-stall-timeout", Usage: "give up a download that receives nothing for `DURATION`", Value: fetch.DefaultStallTimeout},
+	&cli.Int64Flag{Name: "max-download-size", Usage: "refuse any input larger than `BYTES`", Value: fetch.DefaultMaxDownloadSize},
+}
+
+// fetchSettings reads the flags that bound and confine fetching.
+func fetchSettings(c *cli.Context) fetchConfig {
+	allow := c.StringSlice("allow-path")
+	for _, p := range filepath.SplitList(os.Getenv("REPROVE_ALLOW_PATH")) {
+		if p != "" {
+			allow = append(allow, p)
+		}
+	}
+	return fetchConfig{AllowPaths: allow, Offline: c.Bool("offline"),
+		StallTimeout: c.Duration("fetch-stall-timeout"), MaxDownloadSize: c.Int64("max-download-size")}
+}
+
 var inferFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "replace-source", Usage: "rewrite source URIs starting with OLD to start with NEW (`OLD=NEW`, repeatable); pins are still enforced"},
 	&cli.StringFlag{Name: "builder-image", Usage: "builder image `REF` for inferred manifests (oci://…@sha256:… or oci-layout:DIR@sha256:…)", EnvVars: []string{"REPROVE_BUILDER_IMAGE"}},
@@ -200,6 +220,7 @@ func verifyCommand() *cli.Command {
 	}
 	flags = append(flags, reportFlags...)
 	flags = append(flags, diffLimitFlags...)
+	flags = append(flags, fetchFlags...)
 	flags = append(flags, inferFlags...)
 	return &cli.Command{
 		Name:      "verify",
@@ -226,6 +247,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Diff:    diffLimits(c),
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
+				Fetch:   fetchSettings(c),
 			})
 			if err != nil {
 				return exit(err)
@@ -240,10 +262,10 @@ func initCommand() *cli.Command {
 		Name:      "init",
 		Usage:     "infer a manifest from what an artifact declares, for a person to review",
 		ArgsUsage: "ARTIFACT[#MEMBER]",
-		Flags: append([]cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the manifest to `FILE` (- for stdout)", Value: "-"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite FILE if it exists"},
-		}, inferFlags...),
+		}, fetchFlags...), inferFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usage("init takes one ARTIFACT, got %d arguments", c.NArg())
@@ -254,7 +276,7 @@ func initCommand() *cli.Command {
 			}
 			return exit(runInit(c.Context, initConfig{
 				common: g, Target: c.Args().First(), Output: c.String("output"), Force: c.Bool("force"),
-				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"),
+				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
 			}))
 		},
 	}

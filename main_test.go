@@ -160,15 +160,24 @@ func reprove(t *testing.T, cacheDir string, args ...string) runResult {
 	return r
 }
 
-// fixture copies fixtures/NAME and fixtures/hello (shared sources) into a
-// temp dir and renders its manifest with image as builder.image.
+// fixture copies fixtures/NAME into a temp dir and renders its manifest
+// with image as builder.image. An oci-layout: image is copied next to the
+// manifest, as scripts/fixtures.sh does: a manifest reads only below its
+// own folder.
 func fixture(t *testing.T, name, image string) string {
 	t.Helper()
 	root := t.TempDir()
-	for _, d := range []string{"hello", name} {
-		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("fixtures", d))); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.CopyFS(filepath.Join(root, name), os.DirFS(filepath.Join("fixtures", name))); err != nil {
+		t.Fatal(err)
+	}
+	if rest, ok := strings.CutPrefix(image, "oci-layout:"); ok {
+		at := strings.LastIndex(rest, "@")
+		dst := filepath.Join(root, name, "image")
+		os.RemoveAll(dst)
+		if err := os.CopyFS(dst, os.DirFS(rest[:at])); err != nil {
 			t.Fatal(err)
 		}
+		image = "oci-layout:image" + rest[at:]
 	}
 	tmpl, err := os.ReadFile(filepath.Join("fixtures", name, "reprove.yaml.in"))
 	if err != nil {
@@ -333,7 +342,7 @@ func TestVerifyInputErrors(t *testing.T) {
 		old, new string
 		want     string
 	}{
-		{"unpinned image", "layout@sha256:", "layout:latest#", "builder.image"},
+		{"unpinned image", "image@sha256:", "image:latest#", "builder.image"},
 		{"unknown field", "name: hello", "name: hello\nnmae: x", "nmae: unknown field"},
 		{"no digest", "    digest: sha256:0b670a46", "    # digest: sha256:0b670a46", "sources[0].digest: required"},
 	}
@@ -493,7 +502,12 @@ func TestVerifyRegistryImageAndGitSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := filepath.Join(t.TempDir(), "r.json")
-	r := reprove(t, t.TempDir(), "verify", "--json", js, m)
+	// The repository is outside the manifest's folder: refused until
+	// --allow-path names it.
+	if r := reprove(t, t.TempDir(), "verify", m); r.code != 2 || !strings.Contains(r.stderr, "--allow-path") {
+		t.Fatalf("git+file: outside the manifest's folder: want exit 2 naming --allow-path, got %d\n%s", r.code, r.stderr)
+	}
+	r := reprove(t, t.TempDir(), "verify", "--allow-path", repo, "--json", js, m)
 	if r.code != 0 {
 		t.Fatalf("want exit 0, got %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}

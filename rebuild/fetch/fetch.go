@@ -20,7 +20,7 @@ type Event struct {
 	Total int64  // bytes expected, -1 when unknown
 }
 
-// Item is one input brought to the local disk and verified.
+// Item is one input brought to the local disk and verified in this run.
 type Item struct {
 	URI    string // as declared (after any rewriting)
 	Digest string // sha256:… of the bytes (files) or of the tree (git: the commit)
@@ -28,6 +28,28 @@ type Item struct {
 	Path   string // host path: a file, or a directory when unpacked or cloned
 	Dest   string // where the build sees it
 	Size   int64  // bytes, for files
+	// Source says where the bytes came from in this run: SourceNetwork,
+	// SourceFile or SourceCache (re-hashed from the cache).
+	Source string
+	// TreeDigest is the content digest of the derived tree at Path (an
+	// unpacked archive or checkout), checked in this run; empty for files.
+	TreeDigest string
+	// Quarantined lists cache entries found damaged while fetching this
+	// input and moved aside (see Cache.QuarantineDir).
+	Quarantined []string
+}
+
+// Where an Item's bytes came from.
+const (
+	SourceNetwork = "network"
+	SourceFile    = "file"
+	SourceCache   = "cache"
+)
+
+func (it *Item) quarantined(q string) {
+	if q != "" {
+		it.Quarantined = append(it.Quarantined, q)
+	}
 }
 
 // Image is a builder image stored on disk as an OCI layout, by digest.
@@ -36,6 +58,8 @@ type Image struct {
 	Digest string // sha256:… of the image manifest
 	Layout string // host path of an OCI image layout holding the image
 	Index  string // sha256:… of the pinned index when Ref pinned one; Digest is then its image for this machine
+	// Quarantined lists damaged cache entries moved aside while fetching it.
+	Quarantined []string
 }
 
 // ErrDigestMismatch is wrapped by every DigestMismatchError.
@@ -73,12 +97,36 @@ type Request struct {
 	Rev    string // full commit id for git URIs
 	Dir    string // folder file: URIs are relative to
 	Unpack bool   // extract an archive into a directory
+	Size   int64  // declared size in bytes, 0 when not declared
+	// Fresh reads the bytes from the URI again even when the cache holds
+	// them: the published artifact is fetched fresh on every verify.
+	Fresh bool
+	// Offline forbids the network and the URI's files: only (re-verified)
+	// cache entries may be used. Set by the Fetcher's WithOffline.
+	Offline bool
+	// Roots are the folders a local path (file:, git+file:, oci-layout:)
+	// must stay inside, symbolic links included: the manifest's folder and
+	// every --allow-path folder. The Fetcher sets them.
+	Roots []string
+	// Unconfined is set by the Fetcher for a URI the user rewrote on the
+	// command line (--replace-source): the user named its path.
+	Unconfined bool
 }
 
-// Cache is the content-addressed store under one root folder.
-type Cache struct {
-	Root     string
-	Progress Progress
+// ErrConfined is wrapped when a manifest names a local path outside the
+// folders reprove may read, or something that is not a regular file or
+// folder (a device, a FIFO, /proc…).
+var ErrConfined = errors.New("outside the folders this manifest may read")
+
+// ErrOffline is wrapped when --offline forbids fetching an input that is
+// not in the cache.
+var ErrOffline = errors.New("not in the cache, and --offline forbids fetching it")
+
+func offlineError(uri, quarantined string) error {
+	if quarantined != "" {
+		return fmt.Errorf("%s: %w (the cached copy was damaged and moved to %s)", uri, ErrOffline, quarantined)
+	}
+	return fmt.Errorf("%s: %w; run once without --offline to fill the cache", uri, ErrOffline)
 }
 
 // DepsResolver resolves a language's dependency set on the host from a lock
@@ -96,4 +144,5 @@ type DepsRequest struct {
 	SourceDir string // host path of the fetched source that carries the lock
 	Dir       string // folder inside SourceDir holding the lock ("." by default)
 	Dest      string // where the build sees the tree
+	Offline   bool   // only a (re-verified) cached tree may be used
 }

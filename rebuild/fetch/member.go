@@ -43,13 +43,13 @@ func (f *Fetcher) Member(ctx context.Context, archivePath, member string) (strin
 	if base == ".." {
 		base = "member"
 	}
-	dir, err := f.cache.PutTree("member", key, func(dir string) error {
+	e, err := f.cache.PutTree(ctx, "member", key, "member "+want+" of blob "+ad.String(), func(dir string) error {
 		return extractMember(ctx, archivePath, want, filepath.Join(dir, base))
 	})
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, base), nil
+	return filepath.Join(e.Root, base), nil
 }
 
 // archiveDigest is the digest of a cached blob from its name, or else of its bytes.
