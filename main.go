@@ -362,15 +362,20 @@ func attestationCommand() *cli.Command {
 			ArgsUsage: "FILE",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "key", Usage: "public key `FILE` (PEM)", Required: true},
+				&cli.StringFlag{Name: "artifact", Usage: "fail unless the sha256 of `FILE` is a subject of the statement"},
+				&cli.StringFlag{Name: "expect", Usage: "fail unless the verification summary's result is `RESULT` (PASSED or FAILED)"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
 					return usage("attestation verify takes one FILE, got %d arguments", c.NArg())
 				}
-				if err := runAttestationVerify(c.App.Writer, c.String("key"), c.Args().First()); err != nil {
+				err := runAttestationVerify(c.App.Writer, attestationCheck{
+					Key: c.String("key"), File: c.Args().First(), Artifact: c.String("artifact"), Expect: c.String("expect"),
+				})
+				if errors.Is(err, errAttestationInvalid) {
 					return cli.Exit(err.Error(), exitNotReproducible)
 				}
-				return nil
+				return exit(err)
 			},
 		}},
 	}

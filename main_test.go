@@ -603,9 +603,58 @@ func TestVerifyAllFormatsAndAttestations(t *testing.T) {
 	}
 	// A different key must not verify it either.
 	priv2, pub2 := filepath.Join(dir, "k2.pem"), filepath.Join(dir, "k2.pub")
-	reprove(t, dir, "key", "generate", "--private", priv2, "--public", pub2)
-	if r := reprove(t, dir, "attestation", "verify", "--key", pub2, out("vsa.json")); r.code == 0 {
-		t.Errorf("an attestation verified with the wrong key")
+	if r := reprove(t, dir, "key", "generate", "--private", priv2, "--public", pub2); r.code != 0 {
+		t.Fatalf("key generate: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := reprove(t, dir, "attestation", "verify", "--key", pub2, out("vsa.json")); r.code != 1 || !strings.Contains(r.stderr, "not by the given key") {
+		t.Errorf("an attestation checked with the wrong key: exit %d (want 1)\n%s", r.code, r.stderr)
+	}
+}
+
+// attestation verify checks what a statement says, not only who signed it:
+// which artifact it is about and whether it PASSED.
+func TestAttestationVerifyChecksSubjectAndResult(t *testing.T) {
+	requireSandbox(t)
+	dir := t.TempDir()
+	out := func(n string) string { return filepath.Join(dir, n) }
+	priv, pub := out("key.pem"), out("key.pub")
+	if r := reprove(t, dir, "key", "generate", "--private", priv, "--public", pub); r.code != 0 {
+		t.Fatalf("key generate: exit %d\n%s", r.code, r.stderr)
+	}
+	cache := t.TempDir()
+	for _, f := range []struct {
+		name string
+		code int
+	}{{"hello", 0}, {"hello-dated", 1}} {
+		m := fixture(t, f.name, layoutRef(t))
+		if r := reprove(t, cache, "verify", "-q", "--attestation", out(f.name+".vsa.json"), "--sign-key", priv, m); r.code != f.code {
+			t.Fatalf("verify %s: exit %d, want %d\n%s", f.name, r.code, f.code, r.stderr)
+		}
+	}
+	published := filepath.Join("fixtures", "hello", "published", "hello-1.0.tar.gz")
+	other := filepath.Join("fixtures", "hello-dated", "published", "hello-1.0.tar.gz")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		output string
+	}{
+		{"the artifact and PASSED", []string{"--artifact", published, "--expect", "PASSED", out("hello.vsa.json")}, 0, "is its subject, and the result is PASSED"},
+		{"signature only", []string{out("hello.vsa.json")}, 0, "Only the signature was checked"},
+		{"other bytes", []string{"--artifact", other, out("hello.vsa.json")}, 1, "is not a subject of the statement"},
+		{"PASSED expected of a FAILED summary", []string{"--expect", "PASSED", out("hello-dated.vsa.json")}, 1, "the verification result is FAILED, not PASSED"},
+		{"FAILED expected of a FAILED summary", []string{"--artifact", other, "--expect", "FAILED", out("hello-dated.vsa.json")}, 0, "the result is FAILED"},
+		{"bad --expect", []string{"--expect", "OK", out("hello.vsa.json")}, 2, "use PASSED or FAILED"},
+		{"missing key file", []string{"--key", out("nope.pub"), out("hello.vsa.json")}, 2, "--key"},
+		{"missing attestation", []string{out("nope.json")}, 2, "reading the attestation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"attestation", "verify", "--key", pub}, tc.args...)
+			r := reprove(t, dir, args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.output) {
+				t.Errorf("attestation verify %v: exit %d (want %d), want output containing %q\nstdout %s\nstderr %s", tc.args, r.code, tc.code, tc.output, r.stdout, r.stderr)
+			}
+		})
 	}
 }
 

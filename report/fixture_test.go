@@ -89,7 +89,9 @@ func sampleResult(v Verdict) *Result {
 			"build":    map[string]any{"script": "make dist", "output": "/out/hello-1.0.tar.gz"},
 		}},
 		Verdict:  v,
-		Artifact: Artifact{URI: "https://example.org/hello-1.0.tar.gz", Digest: artifactDigest, File: &File{Path: "/cache/9f86/hello-1.0.tar.gz", Digest: artifactDigest, Size: 4096}},
+		Artifact: Artifact{URI: "https://example.org/hello-1.0.tar.gz", Digest: artifactDigest, Declared: artifactDigest,
+			File: &File{Path: "/cache/9f86/hello-1.0.tar.gz", Digest: artifactDigest, Size: 4096},
+			Source: "network", FetchedAt: start.Add(100 * time.Millisecond)},
 		Rebuilt:  &File{Path: "/tmp/reprove-out/hello-1.0.tar.gz", Digest: rebuiltDigest, Size: 4101},
 		Inputs: []Input{
 			{Kind: "source", URI: "git+https://example.org/hello.git", Digest: srcDigest, Rev: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", Dest: "/src"},
