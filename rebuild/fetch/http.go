@@ -211,7 +211,9 @@ func (c *Cache) Download(ctx context.Context, client *http.Client, url string, o
 	for attempt := 1; attempt <= DefaultAttempts; attempt++ {
 		var b *Blob
 		b, err = c.download(ctx, client, url, o)
-		if err == nil || ctx.Err() != nil || !retryable(err) {
+		var re *requestError
+		// The transport already retried what failed before an answer.
+		if err == nil || ctx.Err() != nil || errors.As(err, &re) || !retryable(err) {
 			return b, err
 		}
 		if werr := backoff(ctx, attempt); werr != nil {
@@ -221,10 +223,16 @@ func (c *Cache) Download(ctx context.Context, client *http.Client, url string, o
 	return nil, err
 }
 
+// requestError is a failure before the server's answer arrived.
+type requestError struct{ err error }
+
+func (e *requestError) Error() string { return e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
 func (c *Cache) download(ctx context.Context, client *http.Client, url string, o PutOptions) (*Blob, error) {
 	body, length, err := get(ctx, client, url)
 	if err != nil {
-		return nil, err
+		return nil, &requestError{err}
 	}
 	defer body.Close()
 	limit := c.maxSize()
