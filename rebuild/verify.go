@@ -216,6 +216,7 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 		return "", fmt.Errorf("artifact: the artifact at %s no longer matches the declared digest: it was replaced or corrupted (declared %s, fetched %s): %w",
 			m.Artifact.URI, dm.Want, dm.Got, fetch.ErrDigestMismatch)
 	case err != nil:
+		res.Quarantined = append(res.Quarantined, fetch.Quarantined(err)...)
 		return "", fmt.Errorf("artifact: %w", err)
 	}
 	res.Artifact.Digest, res.Artifact.Source, res.Artifact.FetchedAt = item.Digest, item.Source, opts.now().UTC()
@@ -246,6 +247,7 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 		opts.step("fetch", "source %s", s.URI)
 		item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dir: m.Dir, Unpack: s.Unpack, Size: int64(s.Size)})
 		if err != nil {
+			res.Quarantined = append(res.Quarantined, fetch.Quarantined(err)...)
 			return nil, fmt.Errorf("sources[%d]: %w", i, err)
 		}
 		res.Quarantined = append(res.Quarantined, item.Quarantined...)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Progress receives progress events for long operations. It may be nil.
@@ -122,11 +123,41 @@ var ErrConfined = errors.New("outside the folders this manifest may read")
 // not in the cache.
 var ErrOffline = errors.New("not in the cache, and --offline forbids fetching it")
 
-func offlineError(uri, quarantined string) error {
-	if quarantined != "" {
-		return fmt.Errorf("%s: %w (the cached copy was damaged and moved to %s)", uri, ErrOffline, quarantined)
+// OfflineError says an input could not be had under --offline, and which
+// damaged cache entries were moved aside on the way.
+type OfflineError struct {
+	URI         string
+	Quarantined []string
+}
+
+func (e *OfflineError) Error() string {
+	if len(e.Quarantined) > 0 {
+		return fmt.Sprintf("%s: %v (the cached copy was damaged and moved to %s)", e.URI, ErrOffline, strings.Join(e.Quarantined, ", "))
 	}
-	return fmt.Errorf("%s: %w; run once without --offline to fill the cache", uri, ErrOffline)
+	return fmt.Sprintf("%s: %v; run once without --offline to fill the cache", e.URI, ErrOffline)
+}
+
+func (e *OfflineError) Unwrap() error { return ErrOffline }
+
+// NewOfflineError is the error of a scheme asked, under --offline, for an
+// input that is not (or no longer, after quarantine) in the cache.
+func NewOfflineError(uri string, quarantined ...string) error {
+	e := &OfflineError{URI: uri}
+	for _, q := range quarantined {
+		if q != "" {
+			e.Quarantined = append(e.Quarantined, q)
+		}
+	}
+	return e
+}
+
+// Quarantined returns the cache entries an error says were moved aside.
+func Quarantined(err error) []string {
+	var oe *OfflineError
+	if errors.As(err, &oe) {
+		return oe.Quarantined
+	}
+	return nil
 }
 
 // DepsResolver resolves a language's dependency set on the host from a lock

@@ -37,7 +37,7 @@ func (fileScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, erro
 		}
 	}
 	if req.Offline {
-		return nil, offlineError(req.URI, strings.Join(it.Quarantined, ", "))
+		return nil, NewOfflineError(req.URI, it.Quarantined...)
 	}
 	path, err := filePath(req.URI, strings.TrimPrefix(req.URI, "file:"), req.Dir)
 	if err != nil {

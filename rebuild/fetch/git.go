@@ -50,7 +50,7 @@ func (gitScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, error
 		return item, nil
 	}
 	if req.Offline {
-		return nil, offlineError(req.URI, q)
+		return nil, NewOfflineError(req.URI, q)
 	}
 	remote := strings.TrimPrefix(req.URI, "git+")
 	if rest, ok := strings.CutPrefix(remote, "file:"); ok {

@@ -38,7 +38,7 @@ func (s httpScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, er
 		}
 	}
 	if req.Offline {
-		return nil, offlineError(req.URI, strings.Join(it.Quarantined, ", "))
+		return nil, NewOfflineError(req.URI, it.Quarantined...)
 	}
 	b, err := c.Download(ctx, s.client, req.URI, PutOptions{URI: req.URI, Want: want, Size: req.Size})
 	if err != nil {

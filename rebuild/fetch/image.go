@@ -76,7 +76,7 @@ func (f *Fetcher) fetchImage(ctx context.Context, ref string, req Request) (*Ima
 		return cachedImage(ref, want, found)
 	}
 	if req.Offline {
-		return nil, offlineError(ref, quarantined)
+		return nil, NewOfflineError(ref, quarantined)
 	}
 	var src v1.Image
 	var index string

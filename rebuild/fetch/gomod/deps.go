@@ -102,7 +102,7 @@ func (r *Resolver) Resolve(ctx context.Context, c *fetch.Cache, req fetch.DepsRe
 			return nil, err
 		}
 		if found == nil {
-			return nil, fmt.Errorf("resolving Go modules from %s: %w", sumName, fetch.ErrOffline)
+			return nil, fmt.Errorf("resolving Go modules from %s: %w", sumName, fetch.NewOfflineError(uri, it.Quarantined...))
 		}
 		it.Path, it.TreeDigest = found.Root, found.Record.Digest
 		return it, nil

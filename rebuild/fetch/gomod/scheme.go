@@ -86,7 +86,7 @@ func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (
 	}
 	if b == nil {
 		if req.Offline {
-			return nil, fmt.Errorf("%s: %w", req.URI, fetch.ErrOffline)
+			return nil, fetch.NewOfflineError(req.URI, it.Quarantined...)
 		}
 		if b, err = s.download(ctx, c, req.URI, ref, fetch.PutOptions{URI: req.URI, Want: want, Size: req.Size}); err != nil {
 			return nil, err

@@ -187,7 +187,7 @@ func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (
 	}
 	if b == nil {
 		if req.Offline {
-			return nil, fmt.Errorf("%s: %w", req.URI, fetch.ErrOffline)
+			return nil, fetch.NewOfflineError(req.URI, it.Quarantined...)
 		}
 		p, err := s.download(ctx, c, ref, req.URI, want, req.Size)
 		if err != nil {
