@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // Format is one file format the engine understands. Each lives in its own
@@ -394,6 +396,10 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 		if le := (*tempLimitError)(nil); errors.As(err, &le) {
 			c.limit(fmt.Sprintf("temporary space limit of %d bytes reached: members that would unpack past it are compared as bytes (raise --max-temp-size)", c.opts.MaxTempSize))
 			comment = fmt.Sprintf("%s: temporary space limit of %d bytes reached while unpacking %s; compared as bytes", fa.Name(), c.opts.MaxTempSize, le.name)
+		}
+		if le := (*archive.LimitError)(nil); errors.As(err, &le) {
+			c.limit(fmt.Sprintf("%s limit reached: inputs past it are compared as bytes (raise --%s)", le.Limit, le.Flag))
+			comment = fmt.Sprintf("%s: %v; compared as bytes", fa.Name(), le)
 		}
 		if n != nil {
 			n.Comments = append([]string{comment}, n.Comments...)

@@ -240,7 +240,7 @@ func TestPairs(t *testing.T) {
 			wantLeaves: []string{"content b.lzma"},
 			check: func(t *testing.T, s *diff.Summary) {
 				c := strings.Join(s.Root.Comments, "\n")
-				if !strings.Contains(c, "malformed lzma") || !strings.Contains(c, "dictionary size 1073741824") {
+				if !strings.Contains(c, "decoder memory limit of 128 MiB") || !strings.Contains(c, "1 GiB dictionary") || !strings.Contains(c, "--max-decoder-memory") {
 					t.Errorf("comments %q do not say the 1 GiB dictionary was refused", s.Root.Comments)
 				}
 			}},

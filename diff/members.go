@@ -3,10 +3,13 @@ package diff
 import (
 	"archive/zip"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // member is one entry of a container (directory, tar, zip, ar, cpio) with
@@ -112,6 +115,58 @@ func modeString(m *member) string {
 	s := fs.FileMode(m.mode.Perm() | m.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)).String()
 	// fs.FileMode.String puts u/g/t flags first; keep ls's single-letter type.
 	return string(t) + s[len(s)-9:]
+}
+
+// listArchive lists the archive in into l, one member an entry, with the
+// one archive reader and the comparison's limits; extra adds what the
+// format records beyond the common header. Contiguous contents are read in
+// place; others (sparse tar members) are unpacked while listing.
+func (c *comparer) listArchive(in *input, l *listing, extra func(*archive.Header, *member)) error {
+	r, err := archive.Open(in.ra, in.size, in.name, c.opts.Limits)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		h, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m := &member{name: h.Name, typ: string(h.Type), mode: h.Mode, uid: h.UID, gid: h.GID, uname: h.Uname, gname: h.Gname,
+			mtime: h.ModTime, hasOwn: h.HasOwner, hasMT: h.HasModTime, link: h.Linkname, size: h.Size}
+		if m.typ == "file" && h.Zip == nil {
+			if err := c.openEntry(in, h, m, r); err != nil {
+				return err
+			}
+		}
+		if extra != nil {
+			extra(h, m)
+		}
+		l.members = append(l.members, m)
+	}
+}
+
+// openEntry sets m.open: in place when the content is contiguous, else
+// from a copy made now.
+func (c *comparer) openEntry(in *input, h *archive.Header, m *member, r io.Reader) error {
+	if h.Offset >= 0 {
+		var err error
+		m.open, err = memberAt(in, h.Offset, h.Name, h.Size)
+		return err
+	}
+	sp, err := c.spill(joinName(in.name, h.Name), h.Name, r)
+	if err != nil {
+		return err
+	}
+	m.size = sp.size
+	m.open = func(string) (*input, error) { return sp, nil }
+	return nil
 }
 
 // compareListings compares two containers' members: order, added and

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // Options tunes one comparison. The zero value of every field means its
@@ -36,6 +38,11 @@ type Options struct {
 	// whose unpacking would pass it is compared as bytes and the limit is
 	// stated in Summary.Limits.
 	MaxTempSize int64
+	// Limits bound what reading the inputs' archives and compressed
+	// streams may cost (archive.Limits); zero fields take defaults. A pair
+	// past a limit is compared as bytes and the limit is stated in
+	// Summary.Limits.
+	Limits archive.Limits
 	// Progress, when set, is called with the member being compared.
 	Progress func(stage, name string)
 }
@@ -81,6 +88,7 @@ func (o Options) withDefaults(a, b string) Options {
 	if o.MaxTempSize <= 0 {
 		o.MaxTempSize = d.MaxTempSize
 	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.Name1 == "" {
 		o.Name1 = a
 	}

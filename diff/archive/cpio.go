@@ -43,11 +43,22 @@ var cpioVariants = []*cpioVariant{
 	{name: "binary big-endian", magic: []byte{0x71, 0xc7}, size: 26, align: 2, parse: parseBin, order: binary.BigEndian},
 }
 
+// cpioVariantOf returns the layout of the cpio header that head starts
+// with, or nil. The header must parse and its name must fit and end in a
+// NUL where head holds it: the binary format's magic is two bytes only.
 func cpioVariantOf(head []byte) *cpioVariant {
 	for _, v := range cpioVariants {
-		if len(head) >= v.size && bytes.HasPrefix(head, v.magic) {
-			return v
+		if len(head) < v.size || !bytes.HasPrefix(head, v.magic) {
+			continue
 		}
+		f, err := v.parse(v, head[:v.size])
+		if err != nil || f.namesize < 1 || f.namesize > 4096 {
+			return nil
+		}
+		if end := int64(v.size) + f.namesize; end <= int64(len(head)) && head[end-1] != 0 {
+			return nil
+		}
+		return v
 	}
 	return nil
 }
@@ -100,25 +111,9 @@ func (c *cpioReader) next() (*Header, io.Reader, error) {
 		}
 	}
 	off := c.src.pos
-	magic := make([]byte, 6)
-	if _, err := io.ReadFull(c.src, magic[:2]); err != nil {
-		return nil, nil, fmt.Errorf("reading cpio header at offset %d: %w", off, noEOF(err))
-	}
-	v := cpioVariantOf(append(magic[:2], make([]byte, 200)...))
-	if v == nil || v.size != 26 {
-		if _, err := io.ReadFull(c.src, magic[2:]); err != nil {
-			return nil, nil, fmt.Errorf("reading cpio header at offset %d: %w", off, noEOF(err))
-		}
-		v = cpioVariantOf(append(magic, make([]byte, 200)...))
-	}
-	if v == nil || (c.v != nil && v != c.v) {
-		return nil, nil, fmt.Errorf("bad cpio magic %q at offset %d", magic, off)
-	}
-	c.v = v
-	hdr := make([]byte, v.size)
-	copy(hdr, magic)
-	if _, err := io.ReadFull(c.src, hdr[len(v.magic):]); err != nil {
-		return nil, nil, fmt.Errorf("reading cpio header at offset %d: %w", off, noEOF(err))
+	v, hdr, err := c.readHeader()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading cpio header at offset %d: %w", off, err)
 	}
 	f, err := v.parse(v, hdr)
 	if err != nil {
@@ -137,6 +132,46 @@ func (c *cpioReader) next() (*Header, io.Reader, error) {
 		return nil, nil, io.EOF
 	}
 	return c.header(name, f, v)
+}
+
+// readHeader reads the next header; every header of an archive has the
+// layout of the first.
+func (c *cpioReader) readHeader() (*cpioVariant, []byte, error) {
+	first := 2
+	if c.v != nil {
+		first = c.v.size
+	}
+	hdr := make([]byte, first, 110)
+	if _, err := io.ReadFull(c.src, hdr); err != nil {
+		return nil, nil, noEOF(err)
+	}
+	v := c.v
+	if v == nil {
+		if hdr[0] == '0' { // an ASCII layout: six magic digits
+			hdr = hdr[:6]
+			if _, err := io.ReadFull(c.src, hdr[2:]); err != nil {
+				return nil, nil, noEOF(err)
+			}
+		}
+		for _, cand := range cpioVariants {
+			if bytes.Equal(cand.magic, hdr) {
+				v = cand
+			}
+		}
+		if v == nil {
+			return nil, nil, fmt.Errorf("bad cpio magic %q", hdr)
+		}
+		n := len(hdr)
+		hdr = hdr[:v.size]
+		if _, err := io.ReadFull(c.src, hdr[n:]); err != nil {
+			return nil, nil, noEOF(err)
+		}
+		c.v = v
+	}
+	if !bytes.HasPrefix(hdr, v.magic) {
+		return nil, nil, fmt.Errorf("bad cpio magic %q (the archive started as %s)", hdr[:len(v.magic)], v.name)
+	}
+	return v, hdr, nil
 }
 
 func (c *cpioReader) header(name string, f cpioFields, v *cpioVariant) (*Header, io.Reader, error) {

@@ -243,3 +243,13 @@ func lzmaDecoder(r io.Reader, name string, lim Limits) (io.Reader, func(), error
 	}
 	return lr, nop, nil
 }
+
+// Bound returns r with its output counted against lim as the content of
+// entry of input, which is inSize bytes stored (a zip member's compressed
+// size, a compressed ELF section's): past MaxBytes, or past MaxRatio of
+// inSize once RatioGrace bytes came out, Read returns a *LimitError.
+func Bound(r io.Reader, inSize int64, input, entry string, lim Limits) io.Reader {
+	lim = lim.WithDefaults()
+	in := inSize
+	return &meteredReader{r: r, m: &meter{input: input, lim: lim, in: &in}, entry: entry}
+}
