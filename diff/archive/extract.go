@@ -82,6 +82,9 @@ func (x *extractor) entry(h *Header, r io.Reader) error {
 	case TypeDir:
 		return x.dir(h.Name, h.Mode, h.ModTime)
 	case TypeFile:
+		if h.Sparse {
+			r = &holes{r: r} // keep holes holes: a sparse file costs its data on disk
+		}
 		return x.file(h.Name, h.Mode, h.ModTime, r)
 	case TypeSymlink:
 		return x.symlink(h.Name, h.Linkname)
@@ -268,7 +271,12 @@ func (x *extractor) file(name string, mode fs.FileMode, mtime time.Time, r io.Re
 	if err != nil {
 		return x.errorf(name, "%v", err)
 	}
-	if _, err := io.Copy(f, ReaderContext(x.ctx, r)); err != nil {
+	if h, ok := r.(*holes); ok {
+		r = &holes{r: ReaderContext(x.ctx, h.r)}
+	} else {
+		r = ReaderContext(x.ctx, r)
+	}
+	if err := copyFile(f, r); err != nil {
 		f.Close()
 		x.root.Remove(rel)
 		var le *LimitError
@@ -399,6 +407,53 @@ func (x *extractor) finish() error {
 		}
 	}
 	return nil
+}
+
+// holes marks the all-zero blocks of a sparse file's content, so that
+// copyFile seeks over them instead of writing them.
+type holes struct {
+	r io.Reader
+}
+
+func (h *holes) Read(p []byte) (int, error) { return h.r.Read(p) }
+
+// copyFile copies r into f; a *holes reader's zero blocks become holes.
+func copyFile(f *os.File, r io.Reader) error {
+	h, ok := r.(*holes)
+	if !ok {
+		_, err := io.Copy(f, r)
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	var size int64
+	for {
+		n, err := io.ReadFull(h.r, buf)
+		if n > 0 {
+			if isZero(buf[:n]) {
+				if _, serr := f.Seek(int64(n), io.SeekCurrent); serr != nil {
+					return serr
+				}
+			} else if _, werr := f.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			size += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return f.Truncate(size)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ReaderContext stops a copy from r when ctx is done.
