@@ -409,8 +409,8 @@ func (x *extractor) finish() error {
 	return nil
 }
 
-// holes marks the all-zero blocks of a sparse file's content, so that
-// copyFile seeks over them instead of writing them.
+// holes marks a sparse file's content, so that copyFile keeps its
+// all-zero blocks holes.
 type holes struct {
 	r io.Reader
 }
@@ -424,10 +424,17 @@ func copyFile(f *os.File, r io.Reader) error {
 		_, err := io.Copy(f, r)
 		return err
 	}
+	return CopySparse(f, h.r)
+}
+
+// CopySparse copies r into f, seeking over all-zero 64 KiB blocks rather
+// than writing them: a sparse entry costs the disk its data, not its
+// logical size (which the limits still count).
+func CopySparse(f *os.File, r io.Reader) error {
 	buf := make([]byte, 64<<10)
 	var size int64
 	for {
-		n, err := io.ReadFull(h.r, buf)
+		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			if isZero(buf[:n]) {
 				if _, serr := f.Seek(int64(n), io.SeekCurrent); serr != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -154,7 +153,7 @@ func (s memberScan) copy(member, out string, followed bool) ([]string, error) {
 		}
 		switch h.Type {
 		case archive.TypeFile:
-			return nil, s.write(member, out, h.Mode.Perm(), r)
+			return nil, s.write(member, out, h, r)
 		case archive.TypeHardlink:
 			target := archive.MatchName(h.Linkname)
 			if followed || target == member {
@@ -175,12 +174,16 @@ func (s memberScan) copy(member, out string, followed bool) ([]string, error) {
 
 // write copies the member's content to out; its mode goes through
 // archive.SafeMode, and a limit passed leaves no file behind.
-func (s memberScan) write(member, out string, mode fs.FileMode, r io.Reader) error {
+func (s memberScan) write(member, out string, h *archive.Header, r io.Reader) error {
 	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, archive.ReaderContext(s.ctx, r)); err != nil {
+	copyFn := func() error { _, err := io.Copy(w, archive.ReaderContext(s.ctx, r)); return err }
+	if h.Sparse {
+		copyFn = func() error { return archive.CopySparse(w, archive.ReaderContext(s.ctx, r)) }
+	}
+	if err := copyFn(); err != nil {
 		w.Close()
 		os.Remove(out)
 		var le *archive.LimitError
@@ -189,7 +192,7 @@ func (s memberScan) write(member, out string, mode fs.FileMode, r io.Reader) err
 		}
 		return fmt.Errorf("reading member %q of %s: %w", member, s.archive, err)
 	}
-	if err := w.Chmod(archive.SafeMode(mode|0o400, false)); err != nil {
+	if err := w.Chmod(archive.SafeMode(h.Mode|0o400, false)); err != nil {
 		w.Close()
 		return err
 	}
