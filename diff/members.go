@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -322,14 +323,23 @@ func (c *comparer) filterMembers(ms []*member) []*member {
 	return out
 }
 
-// indexMembers maps each member by name; a repeated name gets "#2", "#3".
+// indexMembers maps each member by name; a repeated name gets "#2", "#3"
+// in order. It is linear in the members however many share a name: each
+// name remembers the last number it gave.
 func indexMembers(ms []*member) map[string]*member {
 	idx := make(map[string]*member, len(ms))
+	last := make(map[string]int, len(ms))
 	for _, m := range ms {
 		k := m.name
-		for i := 2; idx[k] != nil; i++ {
-			k = fmt.Sprintf("%s#%d", m.name, i)
+		n := last[m.name]
+		for n > 0 || idx[k] != nil {
+			n++
+			k = m.name + "#" + strconv.Itoa(n)
+			if idx[k] == nil {
+				break
+			}
 		}
+		last[m.name] = max(n, 1)
 		m.key = k
 		idx[k] = m
 	}
