@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -565,5 +566,38 @@ func TestMaxTempSize(t *testing.T) {
 	}
 	if got := leaves(s.Root); len(got) != 4 {
 		t.Errorf("differing nodes %q; want the four unpacked members", got)
+	}
+}
+
+// An ELF whose compressed .symtab inflates to 2 GiB (a 2 MB file) is
+// compared with bounded memory: the symbol table is not decoded past the
+// table size limit, the section not decompressed past the ratio limit, and
+// both are said in the report.
+func TestELFSymtabBomb(t *testing.T) {
+	spec := dt.ELFSpec{Text: []byte{0x90, 0xc3}, Rodata: []byte("x"), Symbols: []string{"main", "helper"}}
+	normal := dt.ELF(spec)
+	bomb := dt.CompressSection(normal, ".symtab", dt.ZlibZeros(2<<30), 2<<30)
+	if len(bomb) > 4<<20 {
+		t.Fatalf("the bomb is %d bytes; want a small file", len(bomb))
+	}
+	dir := t.TempDir()
+	pa, pb := dt.WriteFile(dir, "a", normal), dt.WriteFile(dir, "b", bomb)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{TempDir: dir})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+		t.Errorf("comparing allocated %d MiB in all, want under 256 MiB", alloc>>20)
+	}
+	js, _ := json.Marshal(s)
+	for _, want := range []string{"section .symtab of 2 GiB is not decoded: past the table size limit of 64 MiB (raise --max-table-size)",
+		"section .symtab not decompressed", "--max-unpack-ratio"} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("report does not say %q:\n%s", want, js)
+		}
 	}
 }

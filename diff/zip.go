@@ -78,7 +78,8 @@ func listZip(c *comparer, in *input) (*listing, error) {
 	if prefix {
 		ra = io.NewSectionReader(in.ra, 4, in.size-4)
 	}
-	r, err := archive.Open(in.ra, in.size, in.name, c.opts.Limits)
+	counted := &archive.CountingReaderAt{R: in.ra} // members are bounded by the bytes they inflate from
+	r, err := archive.Open(counted, in.size, in.name, c.opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -100,13 +101,13 @@ func listZip(c *comparer, in *input) (*listing, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.members = append(l.members, zipMember(c, h, ra))
+		l.members = append(l.members, zipMember(c, h, ra, counted))
 	}
 }
 
 // zipMember makes a member of a zip entry: its metadata, and openers that
 // decompress it (counted against the limits) or read its stored bytes.
-func zipMember(c *comparer, h *archive.Header, ra io.ReaderAt) *member {
+func zipMember(c *comparer, h *archive.Header, ra io.ReaderAt, counted *archive.CountingReaderAt) *member {
 	f := h.Zip
 	m := &member{name: f.Name, typ: string(h.Type), mode: f.Mode(), mtime: f.Modified, hasMT: true, size: int64(f.UncompressedSize64), link: h.Linkname}
 	if m.typ != "dir" && m.typ != "symlink" {
@@ -138,7 +139,7 @@ func zipMember(c *comparer, h *archive.Header, ra io.ReaderAt) *member {
 			return nil, err
 		}
 		defer rc.Close()
-		return c.spill(name, f.Name, archive.Bound(rc, int64(f.CompressedSize64), name, "", c.opts.Limits))
+		return c.spill(name, f.Name, archive.Bound(rc, counted.Since(), name, "", c.opts.Limits))
 	}
 	m.compressed = func() (*input, error) {
 		off, err := f.DataOffset()

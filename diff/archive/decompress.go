@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -42,7 +43,8 @@ func (c counterAt) ReadAt(p []byte, off int64) (int, error) {
 type meter struct {
 	input string
 	lim   Limits
-	in    *int64 // bytes read from the input so far
+	in    *int64       // bytes read from the input so far
+	read  func() int64 // or, when set, this reports them
 	out   int64
 	entry func() string // the entry being read, for errors; nil for a stream
 }
@@ -56,7 +58,13 @@ func (m *meter) add(entry string, n int64) error {
 	if out > m.lim.MaxBytes {
 		return newLimitError(m.input, entry, "total bytes", m.lim, fmt.Sprintf("more than %s unpacked", Size(m.lim.MaxBytes)))
 	}
-	in := max(*m.in, 1)
+	var in int64
+	if m.read != nil {
+		in = m.read()
+	} else {
+		in = *m.in
+	}
+	in = max(in, 1)
 	if out > m.lim.RatioGrace && out/in > m.lim.MaxRatio {
 		return newLimitError(m.input, entry, "compression ratio", m.lim, fmt.Sprintf("%s unpacked from %s read", Size(out), Size(in)))
 	}
@@ -245,11 +253,30 @@ func lzmaDecoder(r io.Reader, name string, lim Limits) (io.Reader, func(), error
 }
 
 // Bound returns r with its output counted against lim as the content of
-// entry of input, which is inSize bytes stored (a zip member's compressed
-// size, a compressed ELF section's): past MaxBytes, or past MaxRatio of
-// inSize once RatioGrace bytes came out, Read returns a *LimitError.
-func Bound(r io.Reader, inSize int64, input, entry string, lim Limits) io.Reader {
+// entry of input, where read reports how many stored bytes were read so far
+// to produce it (a zip member's compressed bytes, a compressed ELF
+// section's): past MaxBytes, or past MaxRatio of read() once RatioGrace
+// bytes came out, Read returns a *LimitError.
+func Bound(r io.Reader, read func() int64, input, entry string, lim Limits) io.Reader {
 	lim = lim.WithDefaults()
-	in := inSize
-	return &meteredReader{r: r, m: &meter{input: input, lim: lim, in: &in}, entry: entry}
+	return &meteredReader{r: r, m: &meter{input: input, lim: lim, read: read}, entry: entry}
+}
+
+// CountingReaderAt counts the bytes read through it, for Bound.
+type CountingReaderAt struct {
+	R io.ReaderAt
+	n atomic.Int64
+}
+
+// ReadAt reads from R and counts.
+func (c *CountingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.R.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Since returns a func reporting the bytes read since now.
+func (c *CountingReaderAt) Since() func() int64 {
+	base := c.n.Load()
+	return func() int64 { return c.n.Load() - base }
 }
