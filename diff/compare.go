@@ -76,10 +76,11 @@ type comparer struct {
 	norm        map[string]bool
 	tmpDir      string
 	closers     []io.Closer
-	mu          sync.Mutex        // guards open, tmpDir and tempBytes: sides are listed concurrently
+	mu          sync.Mutex        // guards open, tmpDir, tempBytes and reportBytes: sides are listed concurrently
 	open        map[*os.File]bool // files opened for members, closed by release or at the end
 	tempBytes   int64             // bytes in temporary files now, against Options.MaxTempSize
 	reportBytes int64
+	limMu       sync.Mutex // guards limits and limitSeen
 	limits      []string
 	limitSeen   map[string]bool
 	normHits    map[string]bool
@@ -261,6 +262,8 @@ func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
 }
 
 func (c *comparer) limit(msg string) {
+	c.limMu.Lock()
+	defer c.limMu.Unlock()
 	if !c.limitSeen[msg] {
 		c.limitSeen[msg] = true
 		c.limits = append(c.limits, msg)
@@ -270,7 +273,9 @@ func (c *comparer) limit(msg string) {
 // spend accounts for diff text added to the report; false means the report
 // size limit is reached and the text must be dropped.
 func (c *comparer) spend(n int) bool {
-	if c.reportBytes+int64(n) > c.opts.MaxReportSize {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reportBytes+int64(n) > c.budget() {
 		c.limit(fmt.Sprintf("report size limit of %d bytes reached: later diffs are omitted (raise --max-report-size)", c.opts.MaxReportSize))
 		return false
 	}
@@ -488,6 +493,7 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.boundTree(n)
 	return n, nil
 }
 
@@ -545,6 +551,7 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.boundTree(root)
 	s.Root = root
 	s.Identical = root == nil && c.suppressed == 0 && s.Digest1 == s.Digest2
 	s.Equivalent = root == nil

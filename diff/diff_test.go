@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -600,4 +601,70 @@ func TestELFSymtabBomb(t *testing.T) {
 			t.Errorf("report does not say %q:\n%s", want, js)
 		}
 	}
+}
+
+// writeMTimeTars writes two tars of n empty members that differ only in
+// their mtimes, streamed to disk.
+func writeMTimeTars(t testing.TB, dir string, n int) (string, string) {
+	t.Helper()
+	var paths []string
+	for side, mtime := range []time.Time{dt.Epoch, dt.Epoch.Add(time.Hour)} {
+		p := filepath.Join(dir, fmt.Sprintf("%c.tar", 'a'+side))
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw := bufio.NewWriter(f)
+		tw := tar.NewWriter(bw)
+		for i := range n {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d/%06d", i), Mode: 0o644, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths[0], paths[1]
+}
+
+// 200k members that differ only in mtime make a report under
+// --max-report-size, with one grouped node, and bounded memory.
+func TestReportSizeGroupsMembers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 200 MB")
+	}
+	dir := t.TempDir()
+	pa, pb := writeMTimeTars(t, dir, 200_000)
+	const max = 8 << 20
+	var ms runtime.MemStats
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{MaxReportSize: max, TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms)
+	js, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) > max {
+		t.Errorf("report is %d bytes, more than --max-report-size %d", len(js), max)
+	}
+	if len(s.Root.Details) != 1 || s.Root.Details[0].Name1 != "200000 members differ only in mtime" || len(s.Root.Details[0].Details) != 3 {
+		t.Errorf("want one group node of 200000 members with 3 samples, got %d nodes, first %q", len(s.Root.Details), s.Root.Details[0].Name1)
+	}
+	if !strings.Contains(strings.Join(s.Limits, "\n"), "--max-report-size") {
+		t.Errorf("limits %q do not name --max-report-size", s.Limits)
+	}
+	if ms.Sys > 1<<30 {
+		t.Errorf("the comparison took %d MiB from the OS, want under 1 GiB", ms.Sys>>20)
+	}
+	t.Logf("report %d bytes, %d MiB from the OS", len(js), ms.Sys>>20)
 }

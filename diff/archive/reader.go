@@ -182,7 +182,7 @@ func Open(ra io.ReaderAt, size int64, name string, lim Limits) (*Reader, error) 
 		r.b = b
 		return r, nil
 	}
-	src := &position{r: io.NewSectionReader(counterAt{ra, &in}, 0, size), seekable: true}
+	src := newSeekable(io.NewSectionReader(counterAt{ra, &in}, 0, size))
 	return r, r.setBackend(src)
 }
 
@@ -258,30 +258,48 @@ func (r *Reader) setBackend(src *position) error {
 }
 
 // position reads a stream, knowing its offset; it skips by seeking when
-// the stream can.
+// the stream can. A seekable one is read through a buffer, which a seek
+// within it keeps: listing small headers costs few reads.
 type position struct {
 	r        io.Reader
 	pos      int64
-	seekable bool // r is an io.Seeker and pos an offset in the archive
+	seekable bool // r is an io.ReadSeeker and pos an offset in the archive
+	buf      *bufio.Reader
+}
+
+func newSeekable(rs io.ReadSeeker) *position {
+	return &position{r: rs, seekable: true, buf: bufio.NewReaderSize(rs, 32<<10)}
 }
 
 func (p *position) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
+	var n int
+	var err error
+	if p.buf != nil {
+		n, err = p.buf.Read(b)
+	} else {
+		n, err = p.r.Read(b)
+	}
 	p.pos += int64(n)
 	return n, err
 }
 
-// Seek lets archive/tar skip contents without reading them.
+// Seek lets archive/tar skip contents without reading them; only offsets
+// from the current position are used.
 func (p *position) Seek(off int64, whence int) (int64, error) {
-	s, ok := p.r.(io.Seeker)
-	if !ok || !p.seekable {
+	if !p.seekable || whence != io.SeekCurrent {
 		return 0, errors.New("not seekable")
 	}
-	n, err := s.Seek(off, whence)
-	if err == nil {
-		p.pos = n
+	if off >= 0 && off <= int64(p.buf.Buffered()) {
+		n, err := p.buf.Discard(int(off))
+		p.pos += int64(n)
+		return p.pos, err
 	}
-	return n, err
+	if _, err := p.r.(io.Seeker).Seek(p.pos+off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	p.buf.Reset(p.r)
+	p.pos += off
+	return p.pos, nil
 }
 
 // skip discards n bytes.
