@@ -75,6 +75,7 @@ type comparer struct {
 	opts        Options
 	norm        map[string]bool
 	tmpDir      string
+	tmpRelease  func() // unlocks tmpDir (see reclaim.go)
 	closers     []io.Closer
 	mu          sync.Mutex        // guards open, tmpDir, tempBytes and reportBytes: sides are listed concurrently
 	open        map[*os.File]bool // files opened for members, closed by release or at the end
@@ -162,6 +163,7 @@ func (c *comparer) close() error {
 	}
 	if c.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(c.tmpDir))
+		c.tmpRelease()
 	}
 	return errors.Join(errs...)
 }
@@ -191,11 +193,11 @@ func (c *comparer) tempFile() (*os.File, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tmpDir == "" {
-		d, err := os.MkdirTemp(c.opts.TempDir, "reprove-diff-")
+		d, release, err := makeTempDir(c.opts.TempDir)
 		if err != nil {
 			return nil, &fatalError{fmt.Errorf("making a temporary directory under %s (set Options.TempDir): %w", c.opts.TempDir, err)}
 		}
-		c.tmpDir = d
+		c.tmpDir, c.tmpRelease = d, release
 	}
 	f, err := os.CreateTemp(c.tmpDir, "member-")
 	if err != nil {
@@ -482,6 +484,7 @@ func (c *comparer) unexplained(a, b *input, format string, suppressedBefore int,
 // tree of their differences, or nil when they are identical (or identical
 // once the requested normalizations ran).
 func Compare(ctx context.Context, a, b string, opts Options) (*Node, error) {
+	reclaim(opts)
 	c, err := newComparer(ctx, a, b, opts)
 	if err != nil {
 		return nil, err
@@ -517,6 +520,7 @@ func (c *comparer) run(a, b string) (*Node, error) {
 // are equal (found at hashing speed, nothing else done), the causes ranked,
 // the limits hit and the normalizations that changed bytes.
 func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
+	reclaim(opts)
 	if err := ValidateNormalizations(opts.Normalize); err != nil {
 		return nil, err
 	}
@@ -563,6 +567,10 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 	s.Causes = rankCauses(root)
 	return s, nil
 }
+
+// reclaim removes what killed comparisons left in the temporary folder
+// first; an error only means something is left for the next run.
+func reclaim(opts Options) { _, _ = ReclaimTemp(opts.TempDir) }
 
 // safeCompare turns a panic in a format's parser (a bug, or a library's)
 // into a malformed-input error, so untrusted bytes never crash the caller.
