@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
@@ -35,7 +36,7 @@ func runInit(ctx context.Context, cfg initConfig) error {
 			return fmt.Errorf("%w: %s exists; pass --force to overwrite it", rebuild.ErrUsage, cfg.Output)
 		}
 	}
-	e, err := newEnv(cfg.common, "", cfg.Replace)
+	e, err := newEnv(cfg.common, "", cfg.Replace, archive.Limits{})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
@@ -56,6 +57,7 @@ type diffConfig struct {
 	MaxDiffLines  int
 	MaxTempSize   int64
 	Exclude       []string
+	Limits        archive.Limits // for the diff and for unpacking sources and members
 }
 
 func (d diffConfig) options() diff.Options {
@@ -74,6 +76,7 @@ func (d diffConfig) options() diff.Options {
 		o.MaxTempSize = d.MaxTempSize
 	}
 	o.Exclude = d.Exclude
+	o.Limits = d.Limits
 	return o
 }
 
@@ -100,7 +103,7 @@ type env struct {
 	npm      *npm.Scheme
 }
 
-func newEnv(g common, backendName string, replace []string) (*env, error) {
+func newEnv(g common, backendName string, replace []string, limits archive.Limits) (*env, error) {
 	p := newProgress(g.Quiet)
 	rewrites, err := parseRewrites(replace)
 	if err != nil {
@@ -116,7 +119,7 @@ func newEnv(g common, backendName string, replace []string) (*env, error) {
 	nm := npm.NewScheme()
 	e := &env{
 		cache:    cache,
-		fetcher:  fetch.New(cache, fetch.WithSchemes(gm, nm), fetch.WithRewrites(rewrites), fetch.WithProgress(p.Fetch)),
+		fetcher:  fetch.New(cache, fetch.WithSchemes(gm, nm), fetch.WithRewrites(rewrites), fetch.WithProgress(p.Fetch), fetch.WithLimits(limits)),
 		deps:     []fetch.DepsResolver{gomod.NewResolver(gopts...)},
 		progress: p,
 		rewrites: rewrites,
@@ -191,7 +194,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := cfg.Outputs.check(); err != nil {
 		return 0, err
 	}
-	e, err := newEnv(cfg.common, cfg.Backend, cfg.Replace)
+	e, err := newEnv(cfg.common, cfg.Backend, cfg.Replace, cfg.Diff.Limits)
 	if err != nil {
 		return 0, err
 	}

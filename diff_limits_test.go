@@ -1,11 +1,14 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -108,3 +111,31 @@ func waitForTemp(t *testing.T, tmp string) string {
 	return ""
 }
 
+// The archive limit flags reach the diff: a pair past --max-entries is
+// compared as bytes and the report names the flag; raising it lists the
+// members again.
+func TestDiffLimitFlags(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for _, side := range []string{"a", "b"} {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i := range 3 {
+			body := fmt.Sprintf("%s %d\n", side, i)
+			tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f%d", i), Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+			tw.Write([]byte(body))
+		}
+		tw.Close()
+		p := filepath.Join(dir, side+".tar")
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		paths = append(paths, p)
+	}
+	r := reprove(t, t.TempDir(), "diff", "--max-entries", "2", paths[0], paths[1])
+	if r.code != 1 || !strings.Contains(r.stdout, "entry count limit") || !strings.Contains(r.stdout, "--max-entries") {
+		t.Errorf("diff --max-entries 2: want exit 1 naming the entry count limit and --max-entries, got %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = reprove(t, t.TempDir(), "diff", "--max-entries", "3", paths[0], paths[1])
+	if r.code != 1 || strings.Contains(r.stdout, "--max-entries") || !strings.Contains(r.stdout, "f2") {
+		t.Errorf("diff --max-entries 3: want the members listed, got %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -16,6 +16,7 @@ type Options struct {
 	Name1, Name2 string
 	// MaxDepth bounds how deep containers are opened; deeper pairs are
 	// compared as bytes and the limit is stated in Summary.Limits.
+	// Default: Limits.MaxDepth.
 	MaxDepth int
 	// MaxReportSize bounds the bytes of diff text (unified and hex) kept in
 	// the whole tree; past it, nodes keep their comments but drop the text.
@@ -49,7 +50,7 @@ type Options struct {
 
 // Defaults used for zero Options fields.
 const (
-	DefaultMaxDepth      = 32
+	DefaultMaxDepth      = archive.DefaultMaxDepth
 	DefaultMaxReportSize = 64 << 20
 	DefaultMaxDiffLines  = 2000
 	DefaultContext       = 7
@@ -70,8 +71,9 @@ func DefaultOptions() Options {
 
 func (o Options) withDefaults(a, b string) Options {
 	d := DefaultOptions()
+	o.Limits = o.Limits.WithDefaults()
 	if o.MaxDepth <= 0 {
-		o.MaxDepth = d.MaxDepth
+		o.MaxDepth = int(o.Limits.MaxDepth)
 	}
 	if o.MaxReportSize <= 0 {
 		o.MaxReportSize = d.MaxReportSize
@@ -88,7 +90,6 @@ func (o Options) withDefaults(a, b string) Options {
 	if o.MaxTempSize <= 0 {
 		o.MaxTempSize = d.MaxTempSize
 	}
-	o.Limits = o.Limits.WithDefaults()
 	if o.Name1 == "" {
 		o.Name1 = a
 	}

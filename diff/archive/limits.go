@@ -47,6 +47,10 @@ type Limit struct {
 	field   func(*Limits) *int64
 }
 
+// DefaultMaxDepth is the default nesting depth, which the diff's depth
+// limit shares.
+const DefaultMaxDepth = 16
+
 var catalogue = []Limit{
 	{"total bytes", "max-unpack-size", "`BYTES` of content one archive or compressed stream may unpack to (sparse files count whole)", 16 << 30,
 		func(l *Limits) *int64 { return &l.MaxBytes }},
@@ -58,7 +62,7 @@ var catalogue = []Limit{
 		func(l *Limits) *int64 { return &l.MaxEntries }},
 	{"name length", "max-name-length", "`BYTES` of one entry name or link target", 4096,
 		func(l *Limits) *int64 { return &l.MaxNameLen }},
-	{"nesting depth", "max-depth", "how many archives and compressed streams may be nested in one another", 16,
+	{"nesting depth", "max-depth", "how many archives and compressed streams may be nested in one another", DefaultMaxDepth,
 		func(l *Limits) *int64 { return &l.MaxDepth }},
 	{"decoder memory", "max-decoder-memory", "`BYTES` one decoder may allocate: xz and lzma dictionary, zstd window", 128 << 20,
 		func(l *Limits) *int64 { return &l.MaxDecoderMemory }},
