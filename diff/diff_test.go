@@ -22,6 +22,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive/archivetest"
 	dt "github.com/reprove/reprove/diff/internal/difftest"
 )
 
@@ -667,4 +668,24 @@ func TestReportSizeGroupsMembers(t *testing.T) {
 		t.Errorf("the comparison took %d MiB from the OS, want under 1 GiB", ms.Sys>>20)
 	}
 	t.Logf("report %d bytes, %d MiB from the OS", len(js), ms.Sys>>20)
+}
+
+// Old cpio formats are listed member by member, like newc.
+func TestOldCpioFormats(t *testing.T) {
+	for name, build := range map[string]func(...archivetest.CpioEntry) []byte{"odc": archivetest.CpioODC, "binary": archivetest.CpioBinary} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := dt.WriteFile(dir, "a.cpio", build(archivetest.CpioEntry{Name: "etc/x", Mode: 0o100644, Body: []byte("one\n")}, archivetest.CpioEntry{Name: "bin", Mode: 0o040755}))
+			b := dt.WriteFile(dir, "b.cpio", build(archivetest.CpioEntry{Name: "etc/x", Mode: 0o100644, Body: []byte("two\n")}, archivetest.CpioEntry{Name: "bin", Mode: 0o040755}))
+			s, err := diff.Run(context.Background(), a, b, diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Root == nil || s.Root.Format != "cpio" || len(s.Root.Details) != 1 || s.Root.Details[0].Source2 != b+"/etc/x" ||
+				!strings.Contains(s.Root.Details[0].Unified, "+two") {
+				js, _ := json.MarshalIndent(s.Root, "", " ")
+				t.Errorf("want a cpio node with etc/x's text diff, got:\n%s", js)
+			}
+		})
+	}
 }
