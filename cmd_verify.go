@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/report"
 )
@@ -50,6 +51,7 @@ type diffConfig struct {
 	MaxDiffLines  int
 	MaxTempSize   int64
 	Exclude       []string
+	Limits        archive.Limits // for the diff and for unpacking sources and members
 }
 
 func (d diffConfig) options() diff.Options {
@@ -68,6 +70,7 @@ func (d diffConfig) options() diff.Options {
 		o.MaxTempSize = d.MaxTempSize
 	}
 	o.Exclude = d.Exclude
+	o.Limits = d.Limits
 	return o
 }
 
@@ -95,7 +98,7 @@ func envConfig(g common, backend string, replace []string, builder string, fc fe
 	return rebuild.Config{
 		CacheDir: g.CacheDir, Backend: backend, Replace: replace, BuilderImage: builder,
 		AllowPaths: fc.AllowPaths, Offline: fc.Offline, StallTimeout: fc.StallTimeout, MaxDownloadSize: fc.MaxDownloadSize,
-		Diff: d.options(), Tool: tool(), Progress: p.Fetch, Step: p.Step,
+		Limits: d.Limits, Diff: d.options(), Tool: tool(), Progress: p.Fetch, Step: p.Step,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/fetch"
 )
@@ -170,20 +171,33 @@ func outputs(c *cli.Context) outputConfig {
 	}
 }
 
-var diffLimitFlags = []cli.Flag{
+var diffLimitFlags = append([]cli.Flag{
 	&cli.StringSliceFlag{Name: "normalize", Usage: "apply named normalization `PASS`es before comparing (repeatable; see reprove diff --help)"},
-	&cli.IntFlag{Name: "max-depth", Usage: "how deep to recurse into nested containers", Value: 16},
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
 	&cli.IntFlag{Name: "max-diff-lines", Usage: "lines per unified or hex diff before it is cut", Value: 400},
 	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: diff.DefaultMaxTempSize},
 	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
+}, archiveLimitFlags()...)
+
+// archiveLimitFlags are the flags of archive.Limits, one per limit, made
+// from its catalogue.
+func archiveLimitFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, l := range archive.Catalogue() {
+		flags = append(flags, &cli.Int64Flag{Name: l.Flag, Usage: l.Usage, Value: l.Default})
+	}
+	return flags
 }
 
 func diffLimits(c *cli.Context) diffConfig {
+	var lim archive.Limits
+	for _, l := range archive.Catalogue() {
+		l.Set(&lim, c.Int64(l.Flag))
+	}
 	return diffConfig{
-		Normalize: c.StringSlice("normalize"), MaxDepth: c.Int("max-depth"),
+		Normalize: c.StringSlice("normalize"), MaxDepth: int(lim.MaxDepth),
 		MaxReportSize: c.Int64("max-report-size"), MaxDiffLines: c.Int("max-diff-lines"),
-		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"),
+		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"), Limits: lim,
 	}
 }
 

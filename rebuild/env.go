@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
@@ -40,6 +41,9 @@ type Config struct {
 	GOPROXY string
 	// BuilderImage is the image inferred manifests build in.
 	BuilderImage string
+	// Limits bound every archive reprove reads (sources, members); zero
+	// fields take archive's defaults.
+	Limits archive.Limits
 	Diff         diff.Options
 	Tool         report.Tool
 	// Progress receives download events; Step phase changes. Both may be nil.
@@ -172,7 +176,7 @@ func NewEnv(cfg Config) (*Env, error) {
 		Rewrites: rewrites,
 	}
 	fopts := []fetch.Option{fetch.WithRewrites(rewrites), fetch.WithProgress(cfg.Progress),
-		fetch.WithHTTPClient(e.Client), fetch.WithAllowPaths(cfg.AllowPaths...)}
+		fetch.WithHTTPClient(e.Client), fetch.WithAllowPaths(cfg.AllowPaths...), fetch.WithLimits(cfg.Limits)}
 	for _, name := range sortedSchemes() {
 		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY})
 		fopts = append(fopts, fetch.WithSchemes(set.Scheme))

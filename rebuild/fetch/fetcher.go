@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // Fetcher brings declared inputs into a Cache. It is safe for concurrent use,
@@ -23,6 +25,7 @@ type Fetcher struct {
 	dir      string
 	allow    []string // --allow-path folders
 	offline  bool
+	limits   archive.Limits // for unpacking sources and members (WithLimits)
 }
 
 // Option configures a Fetcher.
@@ -202,7 +205,7 @@ func (f *Fetcher) scheme(uri string) (Scheme, error) {
 func (f *Fetcher) unpackBlob(ctx context.Context, uri string, it *Item) error {
 	f.cache.progress(Event{URI: uri, Phase: "unpack", Done: 0, Total: -1})
 	e, err := f.cache.PutTree(ctx, "unpack", it.Digest, "blob "+it.Digest, func(dir string) error {
-		return Unpack(ctx, it.Path, dir)
+		return UnpackWith(ctx, it.Path, dir, UnpackOptions{Limits: f.limits})
 	})
 	if err != nil {
 		return fmt.Errorf("unpacking %s: %w", uri, err)

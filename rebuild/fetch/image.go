@@ -26,7 +26,7 @@ import (
 // FetchImage brings a builder image into the cache as an OCI image layout
 // holding that one image, and returns the layout's path. ref is
 // oci://HOST/REPO@sha256:… (pulled by digest from a registry; plain http
-// for loopback registries, or for all with WithInsecure) or
+// for loopback registries) or
 // oci-layout:DIR@sha256:… (an image layout on disk; a relative DIR is
 // resolved against WithDir's folder). Rewrites apply to ref too. The pinned
 // digest may be an image's or an index's; for an index the linux image for
