@@ -44,8 +44,8 @@ type Config struct {
 	// Limits bound every archive reprove reads (sources, members); zero
 	// fields take archive's defaults.
 	Limits archive.Limits
-	Diff         diff.Options
-	Tool         report.Tool
+	Diff   diff.Options
+	Tool   report.Tool
 	// Progress receives download events; Step phase changes. Both may be nil.
 	Progress fetch.Progress
 	Step     func(phase, detail string)
