@@ -177,7 +177,7 @@ func hashPath(ctx context.Context, p string) (digest.Digest, int64, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, readerCtx{ctx, f}, make([]byte, 1<<20))
+	n, err := io.CopyBuffer(h, readerCtx(ctx, f), make([]byte, 1<<20))
 	if err != nil {
 		return "", n, err
 	}
@@ -272,7 +272,7 @@ func (c *Cache) copyHashed(ctx context.Context, w io.Writer, r io.Reader, o PutO
 	if total == 0 {
 		total = o.Size
 	}
-	src := c.progressReader(readerCtx{ctx, r}, o.URI, phase, total)
+	src := c.progressReader(readerCtx(ctx, r), o.URI, phase, total)
 	n, err := io.CopyBuffer(io.MultiWriter(ws...), io.LimitReader(src, limit+1), make([]byte, 1<<20))
 	if err != nil {
 		return "", n, fmt.Errorf("%s: reading: %w", o.URI, err)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // fileScheme fetches file: URIs: file:rel/path (relative to Request.Dir),
@@ -259,14 +261,4 @@ func filePath(uri, rest, dir string) (string, error) {
 }
 
 // readerCtx stops a copy when ctx is done.
-type readerCtx struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r readerCtx) Read(b []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(b)
-}
+func readerCtx(ctx context.Context, r io.Reader) io.Reader { return archive.ReaderContext(ctx, r) }

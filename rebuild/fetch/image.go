@@ -331,7 +331,7 @@ func (f *Fetcher) writeLayout(ctx context.Context, ref string, img v1.Image, dir
 		if err != nil {
 			return fmt.Errorf("builder image %s: layer %s: %w", ref, l.Digest, err)
 		}
-		pr.r = readerCtx{ctx, rc}
+		pr.r = readerCtx(ctx, rc)
 		vr := newVerifyReader(ref+" layer "+l.Digest.String(), l.Digest.String(), l.Size, pr)
 		err = p.WriteBlob(l.Digest, readCloser{vr, rc})
 		var dm *DigestMismatchError

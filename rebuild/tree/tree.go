@@ -35,6 +35,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // The names inside an entry folder.
@@ -88,15 +90,10 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 var ErrCorrupt = errors.New("cache entry corrupt")
 
 // SafePerm is the permission a file or folder of mode m gets on disk: its
-// rwx bits without write for others, and never setuid, setgid or sticky.
-// Folders keep owner rwx so the cache can always be cleaned.
-func SafePerm(m fs.FileMode) fs.FileMode {
-	p := m.Perm() &^ 0o002
-	if m.IsDir() {
-		p |= 0o700
-	}
-	return p
-}
+// rwx bits without write for others, and never setuid, setgid or sticky;
+// folders keep owner rwx so the cache can always be cleaned. It is
+// archive.SafeMode, the extractor's policy: one rule for every writer.
+func SafePerm(m fs.FileMode) fs.FileMode { return archive.SafeMode(m, m.IsDir()) }
 
 // Sanitize applies SafePerm to every file and folder below and at root that
 // needs it. Symbolic links have no mode of their own and are left alone.
