@@ -181,11 +181,13 @@ func TestIdenticalFetchesShareOneDownload(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		go func() {
-			_, err := f.Fetch(context.Background(), Request{URI: srv.URL + "/in", Digest: sha(body), Fresh: true})
+			// Not Fresh: a caller that comes late finds the blob cached,
+			// so only callers that overlapped could make a second request.
+			_, err := f.Fetch(context.Background(), Request{URI: srv.URL + "/in", Digest: sha(body)})
 			errs <- err
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // let every caller join the flight
+	time.Sleep(200 * time.Millisecond) // let the callers overlap
 	close(release)
 	for range n {
 		if err := <-errs; err != nil {
