@@ -126,7 +126,7 @@ func runHistory(ctx context.Context, w io.Writer, cfg historyConfig) error {
 // targetKey turns a manifest path into its target key (the manifest's
 // digest); anything else is matched as given.
 func targetKey(target string) string {
-	if target == "" || !isManifest(target) {
+	if target == "" || !rebuild.IsManifest(target) {
 		return target
 	}
 	if _, digest, err := manifest.Load(target); err == nil {
