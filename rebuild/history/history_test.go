@@ -451,3 +451,25 @@ func TestOpenExistingCreatesNothing(t *testing.T) {
 	}
 	h.Close()
 }
+
+func TestOfflineRunIsNoDigestEvidence(t *testing.T) {
+	// --offline reads the artifact from the cache: what its URI serves now
+	// is unknown, so the run neither shows nor hides a re-publication.
+	eachBackend(t, func(t *testing.T, dsn string) {
+		h := openDB(t, dsn)
+		recordAll(t, h, []run{{name: "hello", manifest: m1, at: day(0), verdict: report.Reproducible, artifact: digestA}})
+		offline := run{name: "hello", manifest: m1, at: day(1), verdict: report.Reproducible, artifact: digestA}.result()
+		offline.Offline, offline.Artifact.Source = true, "cache"
+		e, err := h.Record(context.Background(), offline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ArtifactDigest != "" || e.Transition {
+			t.Errorf("offline run: artifact digest %q, transition %v; want none recorded, no transition", e.ArtifactDigest, e.Transition)
+		}
+		es := recordAll(t, h, []run{{name: "hello", manifest: m1, at: day(2), verdict: report.Reproducible, artifact: digestB}})
+		if es[0].Regression != DigestChanged || es[0].Prev.ArtifactDigest != digestA {
+			t.Errorf("the next fetched run: regression %v against %+v; want a digest change from night 0", es[0].Regression, es[0].Prev)
+		}
+	})
+}

@@ -135,7 +135,7 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	if o.exitCode != nil {
 		r.exitCode = *o.exitCode
 	}
-	if res.Artifact.File != nil { // the artifact was fetched and hashed in this run
+	if servedDigest(res) {
 		r.artifactDigest = res.Artifact.Digest
 	}
 	if res.Rebuilt != nil {
@@ -158,6 +158,13 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	sum := sha256.Sum256(append([]byte(r.key+"\x00"), canon...))
 	r.digest = "sha256:" + hex.EncodeToString(sum[:])
 	return r, nil
+}
+
+// servedDigest is whether res.Artifact.Digest is what its URI served in
+// this run: the artifact was fetched and hashed (File is set), and read from
+// its URI rather than from the cache alone (--offline; Source "cache").
+func servedDigest(res *report.Result) bool {
+	return res.Artifact.File != nil && res.Artifact.Source != "cache"
 }
 
 // checkResult refuses what is not a verification result.
