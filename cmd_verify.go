@@ -116,6 +116,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer e.Close()
 	res, verr := e.VerifyTarget(ctx, cfg.Target)
 	if res == nil {
 		return 0, verr

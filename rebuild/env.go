@@ -64,6 +64,7 @@ type Env struct {
 	Deps     []fetch.DepsResolver
 	Rewrites []fetch.Rewrite
 	pinners  []Pinner
+	release  func() // the cache's use lock
 }
 
 // Pinner finds the digest of an artifact named without one (trust on first
@@ -191,12 +192,26 @@ func NewEnv(cfg Config) (*Env, error) {
 		fopts = append(fopts, fetch.WithOffline())
 	}
 	e.Fetcher = fetch.New(e.Cache, fopts...)
+	// Marks the cache in use: cache gc never removes what this run reads.
+	if e.release, err = e.Cache.Hold(); err != nil {
+		return nil, err
+	}
 	if cfg.Backend != "" {
 		if e.Backend, err = newBackend(cfg.Backend); err != nil {
+			e.Close()
 			return nil, err
 		}
 	}
 	return e, nil
+}
+
+// Close releases the environment's hold on the cache.
+func (e *Env) Close() error {
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
+	return nil
 }
 
 func sortedSchemes() []string {
