@@ -83,6 +83,7 @@ type verifyConfig struct {
 	Replace []string // OLD=NEW
 	Builder string
 	Fetch   fetchConfig
+	History string // --history DB: record the result there
 }
 
 // fetchConfig is what bounds and confines fetching.
@@ -123,6 +124,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
 		return 0, err
 	}
+	recordVerify(ctx, os.Stderr, cfg.History, res, verr)
 	if verr != nil {
 		return 0, verr
 	}

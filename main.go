@@ -109,6 +109,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			cacheCommand(),
 			keyCommand(),
 			attestationCommand(),
+			historyCommand(),
 		),
 	}
 }
@@ -237,6 +238,7 @@ func verifyCommand() *cli.Command {
 	flags = append(flags, diffLimitFlags...)
 	flags = append(flags, fetchFlags...)
 	flags = append(flags, inferFlags...)
+	flags = append(flags, historyFlag)
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
@@ -263,6 +265,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
 				Fetch:   fetchSettings(c),
+				History: historyDSN(c),
 			})
 			if err != nil {
 				return exit(err)

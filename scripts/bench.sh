@@ -4,6 +4,7 @@
 #   scripts/bench.sh            # sandbox overhead, then the diff pairs vs diffoscope
 #   scripts/bench.sh verify     # only: reprove verify vs bare runc run
 #   scripts/bench.sh diff       # only: scripts/bench_diff.sh
+#   scripts/bench.sh history    # only: the history database with 100,000 results
 #
 # verify: with a warm cache, `reprove verify` of a trivial build against a
 # bare `runc run` of the same cached rootfs running the same script, each
@@ -61,9 +62,44 @@ EOM
 	[ $((reprove_ms - runc_ms)) -le 300 ]
 }
 
+# history: 100,000 results (1,000 targets, 100 nights) recorded into SQLite
+# 500 to a transaction as `reprove history import` does, then the queries
+# as Go benchmarks and as commands, each RUNS times, process start included:
+# mean and best wall time, and mean CPU time (user + system), which other
+# load on the machine does not inflate. Target: `reprove history regressions`
+# under 0.2 s (checked on the best run).
+bench_history() {
+	go build -o bin/reprove .
+	local work db
+	work=$(mktemp -d)
+	db=$work/history.db
+	trap 'rm -rf "$work"' RETURN
+	REPROVE_BENCH_DB=$db go test ./rebuild/history -run '^$' -bench . -benchtime 20x | grep '^Benchmark'
+	local what mean_ms best_ms cpu_ms regressions_best
+	for what in "regressions --since 24h" "" "pkg-0007"; do
+		local -a args
+		case $what in
+			"") args=(history --history "$db") ;;                      # every target, with its last transitions
+			pkg-0007) args=(history --history "$db" pkg-0007) ;;      # one target
+			*) args=(history regressions --history "$db" --since 24h) ;; # exit 1: there are regressions
+		esac
+		: > "$work/times"
+		for i in $(seq "$runs"); do
+			/usr/bin/time -q -f '%e %U %S' -a -o "$work/times" bin/reprove "${args[@]}" >/dev/null || [ $? = 1 ]
+		done
+		read -r mean_ms best_ms cpu_ms < <(awk '{w += $1; c += $2 + $3; if (NR == 1 || $1 < b) b = $1}
+			END {printf "%d %d %d\n", w / NR * 1000, b * 1000, c / NR * 1000}' "$work/times")
+		echo "reprove history ${what:-(all 1,000 targets)}: mean ${mean_ms} ms, best ${best_ms} ms, CPU ${cpu_ms} ms ($runs runs, 100,000 results)"
+		if [ "${what%% *}" = regressions ]; then regressions_best=$best_ms; fi
+	done
+	echo "reprove history regressions: best ${regressions_best} ms (target < 200 ms)"
+	[ "$regressions_best" -lt 200 ]
+}
+
 case $what in
 	verify) bench_verify ;;
 	diff) scripts/bench_diff.sh ;;
-	all) bench_verify; scripts/bench_diff.sh ;;
-	*) echo "usage: scripts/bench.sh [verify|diff]" >&2; exit 2 ;;
+	history) bench_history ;;
+	all) bench_verify; scripts/bench_diff.sh; bench_history ;;
+	*) echo "usage: scripts/bench.sh [verify|diff|history]" >&2; exit 2 ;;
 esac

@@ -12,6 +12,7 @@ REPROVE_APT_PACKAGES=(
 	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures
 	chromium        # the HTML report test
 	iproute2        # sandbox network checks
+	postgresql      # the history database tests run against a real server (scripts/postgres.sh)
 )
 
 reprove_setup() {
