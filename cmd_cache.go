@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker/go-units"
@@ -49,9 +47,9 @@ func runCacheGC(w io.Writer, cfg cacheGCConfig) error {
 		o.MaxSize = n
 	}
 	if cfg.OlderThan != "" {
-		d, err := parseAge(cfg.OlderThan)
+		d, err := parseAge("--older-than", cfg.OlderThan)
 		if err != nil {
-			return fmt.Errorf("%w: --older-than %q: write a duration such as 30d, 12h or 90m", rebuild.ErrUsage, cfg.OlderThan)
+			return err
 		}
 		o.OlderThan = d
 	}
@@ -65,22 +63,6 @@ func runCacheGC(w io.Writer, cfg cacheGCConfig) error {
 	}
 	printCacheKinds(w, c.Root, ents, true)
 	return nil
-}
-
-// parseAge reads a Go duration, or a whole number of days ("30d").
-func parseAge(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return 0, strconv.ErrSyntax
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err == nil && d < 0 {
-		err = strconv.ErrSyntax
-	}
-	return d, err
 }
 
 type cacheKind struct {

@@ -234,7 +234,11 @@ func describeRegression(e *history.Entry) string {
 
 // parseSince reads a duration back from now: Go's syntax (24h, 90m) or
 // whole days (7d).
-func parseSince(s string) (time.Duration, error) {
+func parseSince(s string) (time.Duration, error) { return parseAge("--since", s) }
+
+// parseAge reads a non-negative duration given to flag: Go's syntax (24h,
+// 90m) or whole days (7d).
+func parseAge(flag, s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n <= 100000 {
 			return time.Duration(n) * 24 * time.Hour, nil
@@ -242,7 +246,7 @@ func parseSince(s string) (time.Duration, error) {
 	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return d, nil
 	}
-	return 0, fmt.Errorf("%w: --since %q: give a duration back from now, e.g. 24h, 90m or 7d", rebuild.ErrUsage, s)
+	return 0, fmt.Errorf("%w: %s %q: give a duration, e.g. 24h, 90m or 7d", rebuild.ErrUsage, flag, s)
 }
 
 type importConfig struct {

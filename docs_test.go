@@ -93,9 +93,17 @@ func readK8s(t *testing.T, path string) map[string]k8sObject {
 	}
 }
 
-// batchFlags are the flags of reprove batch (issue 12) that the examples
-// may use.
-var batchFlags = []string{"--shard", "--shard-count", "--history", "--out", "--junit", "--fail-on", "--jobs", "--keep-runs"}
+// batchFlags are the flags the real reprove batch command defines, which
+// the examples may use.
+var batchFlags = func() []string {
+	var names []string
+	for _, f := range batchCommand().Flags {
+		for _, n := range f.Names() {
+			names = append(names, "--"+n)
+		}
+	}
+	return names
+}()
 
 // flagValue is the value following flag in args, "" when absent.
 func flagValue(args []string, flag string) string {

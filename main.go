@@ -110,6 +110,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			keyCommand(),
 			attestationCommand(),
 			historyCommand(),
+			batchCommand(),
 		),
 	}
 }

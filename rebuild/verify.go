@@ -213,6 +213,9 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 	var dm *fetch.DigestMismatchError
 	switch {
 	case errors.As(err, &dm):
+		// What the URI serves now is evidence too: history compares it
+		// with earlier runs' (a re-published release).
+		res.Artifact.Digest = dm.Got
 		return "", fmt.Errorf("artifact: the artifact at %s no longer matches the declared digest: it was replaced or corrupted (declared %s, fetched %s): %w",
 			m.Artifact.URI, dm.Want, dm.Got, fetch.ErrDigestMismatch)
 	case err != nil:
