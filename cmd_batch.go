@@ -48,7 +48,16 @@ func runBatch(ctx context.Context, stdout, stderr io.Writer, cfg batchConfig) (i
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", rebuild.ErrUsage, err)
 	}
-	if err := checkWritableParents(cfg.Out, cfg.JUnit); err != nil {
+	if err := checkWritableParents(cfg.Out); err != nil {
+		return 0, err
+	}
+	if cfg.Out != "" {
+		// Made now, so that --junit DIR/junit.xml (inside it) checks out.
+		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+			return 0, fmt.Errorf("%w: --out %s: %v", rebuild.ErrUsage, cfg.Out, err)
+		}
+	}
+	if err := checkWritableParents(cfg.JUnit); err != nil {
 		return 0, err
 	}
 	targets, err := batch.Expand(cfg.Targets)

@@ -215,7 +215,11 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 	case errors.As(err, &dm):
 		// What the URI serves now is evidence too: history compares it
 		// with earlier runs' (a re-published release).
-		res.Artifact.Digest = dm.Got
+		res.Artifact.Digest, res.Artifact.FetchedAt = dm.Got, opts.now().UTC()
+		res.Artifact.Source = fetch.SourceNetwork
+		if strings.HasPrefix(m.Artifact.URI, "file:") {
+			res.Artifact.Source = fetch.SourceFile
+		}
 		return "", fmt.Errorf("artifact: the artifact at %s no longer matches the declared digest: it was replaced or corrupted (declared %s, fetched %s): %w",
 			m.Artifact.URI, dm.Want, dm.Got, fetch.ErrDigestMismatch)
 	case err != nil:

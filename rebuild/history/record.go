@@ -161,10 +161,13 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 }
 
 // servedDigest is whether res.Artifact.Digest is what its URI served in
-// this run: the artifact was fetched and hashed (File is set), and read from
-// its URI rather than from the cache alone (--offline; Source "cache").
+// this run: the artifact was fetched and hashed (File is set; or, when its
+// digest did not match the declared one, FetchedAt says when it was read),
+// and read from its URI rather than from the cache alone (--offline; Source
+// "cache").
 func servedDigest(res *report.Result) bool {
-	return res.Artifact.File != nil && res.Artifact.Source != "cache"
+	fetched := res.Artifact.File != nil || !res.Artifact.FetchedAt.IsZero()
+	return fetched && res.Artifact.Digest != "" && res.Artifact.Source != "cache"
 }
 
 // checkResult refuses what is not a verification result.
