@@ -5,6 +5,8 @@
 #   scripts/bench.sh verify     # only: reprove verify vs bare runc run
 #   scripts/bench.sh diff       # only: scripts/bench_diff.sh
 #   scripts/bench.sh history    # only: the history database with 100,000 results
+#   scripts/bench.sh trust      # only: re-verifying a toolchain-sized cache tree
+#   scripts/bench.sh batch      # only: 50 trivial targets through reprove batch
 #
 # verify: with a warm cache, `reprove verify` of a trivial build against a
 # bare `runc run` of the same cached rootfs running the same script, each
@@ -96,10 +98,67 @@ bench_history() {
 	[ "$regressions_best" -lt 200 ]
 }
 
+# batch: 50 trivial manifests (busybox builds) verified by `reprove batch`
+# with --jobs 1 and --jobs 2, against 50 sequential `reprove verify` runs of
+# the same manifests, warm cache. Target: batch overhead per target at most
+# 0.1 s beyond a single verify (the --jobs 1 run against the verify runs).
+bench_batch() {
+	go build -o bin/reprove .
+	local image work n=50 i t0 t1
+	image=$(scripts/fixtures.sh)
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' RETURN
+	mkdir -p "$work/targets"
+	local layout=${image#oci-layout:} digest=${image##*@}
+	cp -r "${layout%@*}" "$work/targets/image"
+	for i in $(seq -w 1 $n); do
+		printf 'hi %s\n' "$i" > "$work/targets/hi-$i"
+		cat > "$work/targets/t-$i.yaml" <<EOM
+apiVersion: reprove/v1
+name: trivial-$i
+artifact:
+  uri: file:hi-$i
+  digest: sha256:$(sha256sum "$work/targets/hi-$i" | cut -d' ' -f1)
+builder:
+  image: oci-layout:image@$digest
+build:
+  script: printf 'hi %s\n' $i > /out/hi
+  output: /out/hi
+EOM
+	done
+	export REPROVE_CACHE_DIR=$work/cache
+	bin/reprove batch -q "$work/targets" >/dev/null # warm the cache
+	t0=$(date +%s%N)
+	for f in "$work"/targets/t-*.yaml; do bin/reprove verify -q "$f" >/dev/null; done
+	t1=$(date +%s%N)
+	local verify_ms=$(( (t1 - t0) / n / 1000000 ))
+	local jobs ms1=0 ms
+	for jobs in 1 2; do
+		t0=$(date +%s%N)
+		bin/reprove batch -q --jobs "$jobs" --out "$work/out-$jobs" "$work/targets" >/dev/null
+		t1=$(date +%s%N)
+		ms=$(( (t1 - t0) / n / 1000000 ))
+		[ "$jobs" = 1 ] && ms1=$ms
+		echo "reprove batch --jobs $jobs: $(( (t1 - t0) / 1000000 )) ms for $n targets, ${ms} ms/target"
+	done
+	echo "reprove verify, one at a time: ${verify_ms} ms/target; batch --jobs 1 overhead $(( ms1 - verify_ms )) ms/target (target <= 100 ms)"
+	[ $(( ms1 - verify_ms )) -le 100 ]
+}
+
+# trust: the cost of re-verifying a derived tree before it is used, on a
+# tree the size of a Go toolchain (this machine's GOROOT, ~250 MB), warm.
+# Target: at most 0.5 s.
+bench_trust() {
+	go test ./rebuild/tree -run '^$' -bench DigestGoroot -benchtime 5x | grep '^Benchmark' |
+		awk '{printf "tree verify of GOROOT (%s files, %s MiB): %.2f s (target <= 0.5 s)\n", $9, $7, $3 / 1e9}'
+}
+
 case $what in
 	verify) bench_verify ;;
+	trust) bench_trust ;;
+	batch) bench_batch ;;
 	diff) scripts/bench_diff.sh ;;
 	history) bench_history ;;
-	all) bench_verify; scripts/bench_diff.sh; bench_history ;;
-	*) echo "usage: scripts/bench.sh [verify|diff|history]" >&2; exit 2 ;;
+	all) bench_verify; bench_trust; scripts/bench_diff.sh; bench_history; bench_batch ;;
+	*) echo "usage: scripts/bench.sh [verify|trust|diff|history|batch]" >&2; exit 2 ;;
 esac
