@@ -15,6 +15,9 @@ cleanup() {
 	if [ -n "$fuzzlog" ]; then rm -f "$fuzzlog"; fi
 }
 trap cleanup EXIT
+# A killed run (Ctrl-C, a CI timeout) still tears the server down.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 reprove_postgres_start
 
 export REPROVE_TEST_DEBS=$PWD/.cache/debs
