@@ -15,6 +15,7 @@ import (
 	"github.com/reprove/reprove/rebuild/fetch/npm"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/report"
 )
 
@@ -127,7 +128,7 @@ func newEnv(g common, backendName string, replace []string) (*env, error) {
 	if backendName != "" {
 		switch backendName {
 		case "runc":
-			b, err := sandbox.NewRunc(sandbox.RuncOptions{})
+			b, err := runc.New(runc.Options{CacheDir: g.CacheDir})
 			if err != nil {
 				return nil, err
 			}

@@ -167,7 +167,6 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		out, err = opts.Backend.Run(ctx, sandbox.Spec{
 			ImageLayout: image.Layout,
 			ImageDigest: image.Digest,
-			CacheDir:    opts.Cache.Root,
 			RunDir:      runDir,
 			Mounts:      mounts,
 			Workdir:     m.Build.Workdir,

@@ -1,7 +1,12 @@
 // Package sandbox runs one build in a throw-away container with no network.
 //
-// Backends implement one small interface; runc is the default and needs no
-// daemon. The sandbox takes paths, never fetchers.
+// A Backend runs builds; the shared driver (Drive) does everything a backend
+// does not need to know about — the run folder, the build log, the timeout,
+// the log's tail in errors, finding the output — and an engine (one package
+// per container engine, e.g. rebuild/sandbox/runc) supplies only what is
+// engine-specific through Engine. rebuild/sandbox/sandboxtest is the
+// conformance suite every Backend passes. The sandbox takes paths, never
+// fetchers.
 package sandbox
 
 import (
@@ -22,7 +27,6 @@ type Backend interface {
 type Spec struct {
 	ImageLayout string // host path of an OCI image layout holding the builder image
 	ImageDigest string // sha256:… of the image manifest inside that layout
-	CacheDir    string // where unpacked rootfs are kept, one per image digest
 	RunDir      string // host folder for this run: build.log and the output are left here
 	Mounts      []Mount
 	Workdir     string

@@ -1,4 +1,4 @@
-package sandbox
+package runc
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string) (dir strin
 		return "", false, fmt.Errorf("image digest %q: want sha256: and 64 lowercase hex digits", digest)
 	}
 	if cacheDir == "" {
-		return "", false, errors.New("sandbox: Spec.CacheDir is empty; give the cache folder for unpacked images")
+		return "", false, errors.New("runc backend: the cache folder for unpacked images is empty")
 	}
 	final := RootfsPath(cacheDir, digest)
 	if fi, err := os.Stat(final); err == nil && fi.IsDir() {

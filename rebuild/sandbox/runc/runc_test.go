@@ -1,4 +1,4 @@
-package sandbox_test
+package runc_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/reprove/reprove/fixtures/imagebuild"
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 )
 
 // The busybox builder image, built once per test binary by imagebuild.
@@ -80,7 +81,7 @@ func busyboxImage(t testing.TB) (layout, digest string) {
 
 // env is one test's sandbox: its own runc state folder and cache.
 type env struct {
-	r     *sandbox.Runc
+	r     *runc.Runc
 	root  string
 	cache string
 	base  sandbox.Spec
@@ -95,13 +96,13 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	r, err := sandbox.NewRunc(sandbox.RuncOptions{Root: root, KillWait: 3 * time.Second})
+	cache := t.TempDir()
+	r, err := runc.New(runc.Options{CacheDir: cache, Root: root, KillWait: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := t.TempDir()
 	return &env{r: r, root: root, cache: cache, base: sandbox.Spec{
-		ImageLayout: layout, ImageDigest: digest, CacheDir: cache,
+		ImageLayout: layout, ImageDigest: digest,
 		Output: "/out/x", Timeout: 30 * time.Second,
 	}}
 }
@@ -263,7 +264,7 @@ func TestRunReadOnly(t *testing.T) {
 	}
 	// The cached rootfs is untouched by builds (runc's mount points go to
 	// the overlay's upper layer).
-	if _, err := os.Stat(filepath.Join(sandbox.RootfsPath(e.cache, e.base.ImageDigest), "src")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(runc.RootfsPath(e.cache, e.base.ImageDigest), "src")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the mount point /src was created in the cached rootfs (stat: %v)", err)
 	}
 }
@@ -393,7 +394,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, unpacked, err := sandbox.Rootfs(context.Background(), layout, digest, cache)
+			_, unpacked, err := runc.Rootfs(context.Background(), layout, digest, cache)
 			if err != nil {
 				t.Error(err)
 			}
@@ -406,7 +407,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 	if n := unpacks.Load(); n != 1 {
 		t.Errorf("three concurrent Rootfs calls unpacked %d times; want 1", n)
 	}
-	dir, unpacked, err := sandbox.Rootfs(context.Background(), layout, digest, cache)
+	dir, unpacked, err := runc.Rootfs(context.Background(), layout, digest, cache)
 	if err != nil || unpacked {
 		t.Errorf("Rootfs on a warm cache: unpacked=%v, err=%v; want false, nil", unpacked, err)
 	}
@@ -417,7 +418,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 
 func TestRootfsRefusesWrongDigest(t *testing.T) {
 	layout, _ := busyboxImage(t)
-	_, _, err := sandbox.Rootfs(context.Background(), layout, "sha256:"+strings.Repeat("0", 64), t.TempDir())
+	_, _, err := runc.Rootfs(context.Background(), layout, "sha256:"+strings.Repeat("0", 64), t.TempDir())
 	if err == nil {
 		t.Fatal("Rootfs with a digest not in the layout: got no error")
 	}

@@ -1,4 +1,4 @@
-package sandbox_test
+package runc_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 )
 
 // BenchmarkRuncBackend is a trivial build through the Backend with a warm
@@ -19,11 +20,11 @@ func BenchmarkRuncBackend(b *testing.B) {
 	needRunc(b)
 	layout, digest := busyboxImage(b)
 	root := b.TempDir()
-	r, err := sandbox.NewRunc(sandbox.RuncOptions{Root: root})
+	r, err := runc.New(runc.Options{CacheDir: b.TempDir(), Root: root})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest, CacheDir: b.TempDir(),
+	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest,
 		RunDir: filepath.Join(b.TempDir(), "run"), Script: "echo hi > /out/x", Output: "/out/x"}
 	if _, err := r.Run(context.Background(), s); err != nil { // warm the cache
 		b.Fatal(err)
@@ -41,7 +42,7 @@ func BenchmarkRuncBackend(b *testing.B) {
 func BenchmarkBareRunc(b *testing.B) {
 	needRunc(b)
 	layout, digest := busyboxImage(b)
-	rootfs, _, err := sandbox.Rootfs(context.Background(), layout, digest, b.TempDir())
+	rootfs, _, err := runc.Rootfs(context.Background(), layout, digest, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

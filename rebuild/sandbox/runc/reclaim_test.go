@@ -1,4 +1,4 @@
-package sandbox_test
+package runc_test
 
 import (
 	"bytes"
@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 )
 
 const reclaimHelperEnv = "REPROVE_RECLAIM_HELPER"
 
 type reclaimHelper struct {
-	Root string
-	Spec sandbox.Spec
+	Root  string
+	Cache string
+	Spec  sandbox.Spec
 }
 
 // TestReclaimHelper is the reprove process TestReclaimAfterKill kills: it
@@ -32,7 +34,7 @@ func TestReclaimHelper(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &h); err != nil {
 		t.Fatal(err)
 	}
-	r, err := sandbox.NewRunc(sandbox.RuncOptions{Root: h.Root})
+	r, err := runc.New(runc.Options{CacheDir: h.Cache, Root: h.Root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestReclaimAfterKill(t *testing.T) {
 	e := newEnv(t)
 	dead := e.spec(t, "touch /out/started; exec sleep 300")
 	dead.Timeout = 10 * time.Minute
-	raw, err := json.Marshal(reclaimHelper{Root: e.root, Spec: dead})
+	raw, err := json.Marshal(reclaimHelper{Root: e.root, Cache: e.cache, Spec: dead})
 	if err != nil {
 		t.Fatal(err)
 	}

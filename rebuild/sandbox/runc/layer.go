@@ -1,4 +1,4 @@
-package sandbox
+package runc
 
 import (
 	"archive/tar"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reprove/reprove/rebuild/sandbox"
 )
 
 const (
@@ -38,7 +40,7 @@ func memberName(name string) (string, error) {
 	n := strings.TrimLeft(name, "/")
 	for _, part := range strings.Split(n, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("member %q climbs out of the root with ..: %w", name, errEscapes)
+			return "", fmt.Errorf("member %q climbs out of the root with ..: %w", name, sandbox.ErrEscapes)
 		}
 	}
 	n = path.Clean(n)
@@ -80,7 +82,7 @@ func (a *layerApplier) apply(r io.Reader) error {
 
 func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLayer map[string]bool) error {
 	dir, base := path.Split(name)
-	parent, err := resolveIn(a.root, dir, "/", false)
+	parent, err := sandbox.ResolveIn(a.root, dir, "/", false)
 	if err != nil {
 		return err
 	}
@@ -146,7 +148,7 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 		}
 		if !path.IsAbs(hdr.Linkname) {
 			if j := path.Join(path.Dir(name), hdr.Linkname); j == ".." || strings.HasPrefix(j, "../") {
-				return fmt.Errorf("symlink to %q climbs above the root: %w", hdr.Linkname, errEscapes)
+				return fmt.Errorf("symlink to %q climbs above the root: %w", hdr.Linkname, sandbox.ErrEscapes)
 			}
 		}
 		if err := os.Symlink(hdr.Linkname, target); err != nil {
@@ -158,10 +160,10 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 	case tar.TypeLink:
 		ln, err := memberName(hdr.Linkname)
 		if err != nil || ln == "" {
-			return fmt.Errorf("hardlink to %q, which is not inside the image: %w", hdr.Linkname, errEscapes)
+			return fmt.Errorf("hardlink to %q, which is not inside the image: %w", hdr.Linkname, sandbox.ErrEscapes)
 		}
 		ld, lb := path.Split(ln)
-		lparent, err := resolveIn(a.root, ld, "/", false)
+		lparent, err := sandbox.ResolveIn(a.root, ld, "/", false)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package runc
 
 import (
 	"bufio"
@@ -62,7 +62,7 @@ func flockNow(p string, flag int) (func(), error) {
 // their overlay mounts and bundles. Builds still in progress, in this process
 // or another, are never touched: each holds its bundle's lock until it has
 // cleaned up. An abandoned bundle is taken down by the same cleanup a run
-// does. NewRunc calls Reclaim; it returns what it removed.
+// does. New calls Reclaim; it returns what it removed.
 func (r *Runc) Reclaim() ([]string, error) {
 	var errs []error
 	found := map[string]*bundle{} // by bundle folder
@@ -95,7 +95,7 @@ func (r *Runc) Reclaim() ([]string, error) {
 			continue
 		}
 		b.unlock = release
-		if err := b.cleanup(); err != nil {
+		if err := b.Close(); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package runc
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,14 +16,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reprove/reprove/rebuild/sandbox"
 )
 
-// DefaultRuncRoot is where runc keeps container state unless
-// RuncOptions.Root says otherwise.
-const DefaultRuncRoot = "/run/reprove-runc"
+// DefaultRoot is where runc keeps container state unless Options.Root
+// says otherwise.
+const DefaultRoot = "/run/reprove-runc"
 
-// RuncOptions configures the runc backend.
-type RuncOptions struct {
+// Options configures the runc backend.
+type Options struct {
+	// CacheDir is where unpacked image rootfs are kept, one per image
+	// digest (under rootfs/). Required.
+	CacheDir string
 	// Binary is the runc executable; looked up in PATH when empty.
 	Binary string
 	// Root is runc's state folder (runc --root); DefaultRuncRoot when empty.
@@ -35,19 +39,27 @@ type RuncOptions struct {
 }
 
 // Runc runs builds in runc containers. The builder image's rootfs is
-// unpacked once per digest into Spec.CacheDir and mounted read-only under an
+// unpacked once per digest into Options.CacheDir and mounted read-only under an
 // overlay whose upper layer (in the run's bundle) only ever receives the
 // mount points runc creates, so the cached rootfs is never written and
 // never copied.
 type Runc struct {
+	cacheDir string
 	bin      string
 	root     string
 	killWait time.Duration
 	memSwap  bool
 }
 
-// NewRunc finds runc and checks it runs and that this process may use it.
-func NewRunc(opts RuncOptions) (*Runc, error) {
+// New finds runc and checks it runs and that this process may use it.
+func New(opts Options) (*Runc, error) {
+	if opts.CacheDir == "" {
+		return nil, errors.New("runc backend: Options.CacheDir is empty; give the cache folder for unpacked images")
+	}
+	cacheDir, err := filepath.Abs(opts.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("runc backend: Options.CacheDir: %w", err)
+	}
 	bin := opts.Binary
 	if bin == "" {
 		p, err := exec.LookPath("runc")
@@ -65,7 +77,7 @@ func NewRunc(opts RuncOptions) (*Runc, error) {
 	}
 	root := opts.Root
 	if root == "" {
-		root = DefaultRuncRoot
+		root = DefaultRoot
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("runc backend: creating state folder %s: %w", root, err)
@@ -74,7 +86,7 @@ func NewRunc(opts RuncOptions) (*Runc, error) {
 	if kw == 0 {
 		kw = 5 * time.Second
 	}
-	r := &Runc{bin: bin, root: root, killWait: kw, memSwap: hasMemSwap()}
+	r := &Runc{cacheDir: cacheDir, bin: bin, root: root, killWait: kw, memSwap: hasMemSwap()}
 	// Leftovers of killed runs are removed on a best-effort basis: failing
 	// to clean up after another process must not stop this one's builds.
 	r.Reclaim()
@@ -95,106 +107,38 @@ func hasMemSwap() bool {
 // Name is "runc".
 func (r *Runc) Name() string { return "runc" }
 
-// Run runs one build; see the package documentation for the sandbox's rules.
-// Whatever happens, the container, its state, its mounts and its bundle are
-// gone when Run returns; RunDir keeps build.log and out/. With ErrBuildFailed,
-// ErrTimeout and ErrNoOutput the Result comes back too (Log, ExitCode,
-// timings) so callers can point at the log.
-func (r *Runc) Run(ctx context.Context, spec Spec) (res *Result, err error) {
-	start := time.Now()
-	if err := validateSpec(spec); err != nil {
-		return nil, err
-	}
-	runDir, err := filepath.Abs(spec.RunDir)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: Spec.RunDir: %w", err)
-	}
-	cacheDir, err := filepath.Abs(spec.CacheDir)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: Spec.CacheDir: %w", err)
-	}
-	rootfs, _, err := Rootfs(ctx, spec.ImageLayout, spec.ImageDigest, cacheDir)
+// Run runs one build; see the sandbox package for the rules every build
+// follows. Whatever happens, the container, its state, its mounts and its
+// bundle are gone when Run returns.
+func (r *Runc) Run(ctx context.Context, spec sandbox.Spec) (*sandbox.Result, error) {
+	return sandbox.Drive(ctx, r, spec)
+}
+
+// Prepare unpacks (or finds) the image's rootfs, mounts the root overlay
+// and writes config.json in a new bundle in the run folder.
+func (r *Runc) Prepare(ctx context.Context, build *sandbox.Build) (sandbox.Container, error) {
+	rootfs, _, err := Rootfs(ctx, build.Spec.ImageLayout, build.Spec.ImageDigest, r.cacheDir)
 	if err != nil {
 		return nil, err
 	}
-	if strings.ContainsAny(rootfs, ",:") || strings.ContainsAny(runDir, ",:") {
-		return nil, fmt.Errorf("sandbox: the cache folder %s and run folder %s must not contain ',' or ':' (overlay mount options)", cacheDir, runDir)
+	if strings.ContainsAny(rootfs, ",:") || strings.ContainsAny(build.RunDir, ",:") {
+		return nil, fmt.Errorf("sandbox: the cache folder %s and run folder %s must not contain ',' or ':' (overlay mount options)", r.cacheDir, build.RunDir)
 	}
-
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating run folder: %w", err)
-	}
-	outDir := filepath.Join(runDir, "out")
-	if err := os.RemoveAll(outDir); err != nil {
-		return nil, fmt.Errorf("clearing %s: %w", outDir, err)
-	}
-	if err := os.Mkdir(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", outDir, err)
-	}
-	logPath := filepath.Join(runDir, "build.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("creating build log: %w", err)
-	}
-	defer logFile.Close()
-
 	id, err := containerID()
 	if err != nil {
 		return nil, err
 	}
 	b := &bundle{r: r, id: id}
-	defer func() {
-		if cerr := b.cleanup(); cerr != nil && err == nil {
-			res, err = nil, cerr
-		}
-	}()
-	if b.dir, err = os.MkdirTemp(runDir, ".bundle-"); err != nil {
+	if b.dir, err = os.MkdirTemp(build.RunDir, ".bundle-"); err != nil {
 		return nil, fmt.Errorf("creating bundle: %w", err)
 	}
 	if b.unlock, err = lockBundle(b.dir); err != nil {
-		return nil, err
+		return b, err
 	}
-	if err := b.prepare(spec, rootfs, outDir); err != nil {
-		return nil, err
+	if err := b.prepare(build.Spec, rootfs, build.OutDir); err != nil {
+		return b, err
 	}
-	prepared := time.Now()
-
-	runCtx := ctx
-	if spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, spec.Timeout)
-		defer cancel()
-	}
-	code, runErr := b.run(runCtx, logFile)
-	finished := time.Now()
-	res = &Result{Log: logPath, ExitCode: code, Prepare: prepared.Sub(start), Run: finished.Sub(prepared)}
-	if err := logFile.Sync(); err != nil {
-		return nil, fmt.Errorf("writing build log: %w", err)
-	}
-
-	switch {
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("build cancelled after %s, container killed: %w", res.Run.Round(time.Millisecond), ctx.Err())
-	case runCtx.Err() != nil:
-		return res, fmt.Errorf("%w after %s, container killed; log %s ends:\n%s", ErrTimeout, spec.Timeout, logPath, logTail(logPath, 20))
-	case runErr != nil:
-		return nil, runErr
-	case code != 0:
-		return res, fmt.Errorf("%w: script exited with code %d; log %s ends:\n%s", ErrBuildFailed, code, logPath, logTail(logPath, 20))
-	}
-
-	rel, _ := outputRel(spec.Output)
-	out, err := resolveIn(outDir, rel, "/out", true)
-	if err != nil {
-		return nil, fmt.Errorf("build output %s: %w", spec.Output, err)
-	}
-	if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
-		return res, fmt.Errorf("%w: nothing at %s; log %s ends:\n%s", ErrNoOutput, spec.Output, logPath, logTail(logPath, 20))
-	} else if err != nil {
-		return nil, fmt.Errorf("build output %s: %w", spec.Output, err)
-	}
-	res.Output = out
-	return res, nil
+	return b, nil
 }
 
 func containerID() (string, error) {
@@ -217,7 +161,7 @@ type bundle struct {
 func (b *bundle) path(name string) string { return filepath.Join(b.dir, name) }
 
 // prepare mounts the root overlay and writes config.json.
-func (b *bundle) prepare(spec Spec, rootfs, outDir string) error {
+func (b *bundle) prepare(spec sandbox.Spec, rootfs, outDir string) error {
 	for _, d := range []string{"rootfs", "upper", "work", "tmp"} {
 		if err := os.Mkdir(b.path(d), 0o755); err != nil {
 			return fmt.Errorf("creating bundle: %w", err)
@@ -242,9 +186,9 @@ func (b *bundle) prepare(spec Spec, rootfs, outDir string) error {
 	return nil
 }
 
-// run runs the container in the foreground and returns the script's exit
+// Run runs the container in the foreground and returns the script's exit
 // code. When ctx ends, the container is killed.
-func (b *bundle) run(ctx context.Context, log *os.File) (int, error) {
+func (b *bundle) Run(ctx context.Context, log *os.File) (int, error) {
 	cmd := exec.Command(b.r.bin, "--root", b.r.root, "--log", b.path("runc.log"), "--log-format", "json",
 		"run", "--bundle", b.dir, b.id)
 	cmd.Stdout = log
@@ -292,9 +236,9 @@ func (b *bundle) kill() {
 	exec.Command(b.r.bin, "--root", b.r.root, "kill", "--all", b.id, "KILL").Run()
 }
 
-// cleanup removes the container, the overlay mount and the bundle. It is
+// Close removes the container, the overlay mount and the bundle. It is
 // safe to call whatever state the run reached.
-func (b *bundle) cleanup() error {
+func (b *bundle) Close() error {
 	var errs []error
 	if _, err := os.Stat(filepath.Join(b.r.root, b.id)); b.id != "" && err == nil {
 		out, err := exec.Command(b.r.bin, "--root", b.r.root, "delete", "--force", b.id).CombinedOutput()
@@ -342,29 +286,4 @@ func runcErrors(p string) string {
 		}
 	}
 	return strings.Join(msgs, "; ")
-}
-
-// logTail returns the last n lines of the log at p (from its last 64 KiB).
-func logTail(p string, n int) string {
-	f, err := os.Open(p)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	defer f.Close()
-	const max = 64 * 1024
-	if fi, err := f.Stat(); err == nil && fi.Size() > max {
-		f.Seek(fi.Size()-max, io.SeekStart)
-	}
-	data, _ := io.ReadAll(f)
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	if len(lines) == 1 && lines[0] == "" {
-		return "(empty log)"
-	}
-	for i, l := range lines {
-		lines[i] = "  " + l
-	}
-	return strings.Join(lines, "\n")
 }
