@@ -12,18 +12,15 @@ import (
 
 	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
 
 // BenchmarkRuncBackend is a trivial build through the Backend with a warm
 // cache: everything reprove adds (overlay, config, log, output, cleanup).
 func BenchmarkRuncBackend(b *testing.B) {
 	needRunc(b)
-	layout, digest := busyboxImage(b)
-	root := b.TempDir()
-	r, err := runc.New(runc.Options{CacheDir: b.TempDir(), Root: root})
-	if err != nil {
-		b.Fatal(err)
-	}
+	layout, digest := sandboxtest.Image(b)
+	r := newRunc(b, options(b))
 	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest,
 		RunDir: filepath.Join(b.TempDir(), "run"), Script: "echo hi > /out/x", Output: "/out/x"}
 	if _, err := r.Run(context.Background(), s); err != nil { // warm the cache
@@ -41,11 +38,13 @@ func BenchmarkRuncBackend(b *testing.B) {
 // config (runc's own `runc spec` defaults, read-only root): the floor.
 func BenchmarkBareRunc(b *testing.B) {
 	needRunc(b)
-	layout, digest := busyboxImage(b)
-	rootfs, _, err := runc.Rootfs(context.Background(), layout, digest, b.TempDir())
+	layout, digest := sandboxtest.Image(b)
+	r := newRunc(b, options(b))
+	entry, err := runc.Rootfs(context.Background(), layout, digest, b.TempDir(), r.IDs())
 	if err != nil {
 		b.Fatal(err)
 	}
+	rootfs := entry.Dir
 	bundle := b.TempDir()
 	if out, err := exec.Command("runc", "spec", "--bundle", bundle).CombinedOutput(); err != nil {
 		b.Fatalf("runc spec: %v: %s", err, out)

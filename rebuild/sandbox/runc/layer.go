@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/tree"
 )
 
 const (
@@ -26,13 +27,43 @@ const (
 // outside root: member names with "..", hardlinks to outside and relative
 // symlinks that climb above the root are refused, and existing symlinks are
 // followed only as the container would see them (inside root).
+//
+// Modes go through tree.SafePerm: the image's setuid, setgid, sticky and
+// world-writable bits never reach the disk. Owners are the image's mapped
+// through ids (container id n → host id base+n), or left to the unpacking
+// user when ids is nil (rootless: that user is container root).
 type layerApplier struct {
 	root     string
+	ids      *IDMap
 	dirTimes map[string]time.Time // host dir → mtime, set once all layers are in
 }
 
-func newLayerApplier(root string) *layerApplier {
-	return &layerApplier{root: root, dirTimes: map[string]time.Time{}}
+func newLayerApplier(root string, ids *IDMap) *layerApplier {
+	return &layerApplier{root: root, ids: ids, dirTimes: map[string]time.Time{}}
+}
+
+// chown gives target the image's owner, mapped into the host range.
+// Container ids the range does not hold become its nobody (65534), or its
+// root when the range is smaller.
+func (a *layerApplier) chown(target string, uid, gid int) error {
+	if a.ids == nil {
+		return nil
+	}
+	hu, ok := a.ids.host(uid, a.ids.UID)
+	if !ok {
+		hu, ok = a.ids.host(65534, a.ids.UID)
+		if !ok {
+			hu = int(a.ids.UID)
+		}
+	}
+	hg, ok := a.ids.host(gid, a.ids.GID)
+	if !ok {
+		hg, ok = a.ids.host(65534, a.ids.GID)
+		if !ok {
+			hg = int(a.ids.GID)
+		}
+	}
+	return os.Lchown(target, hu, hg)
 }
 
 // memberName cleans a member name to a relative path or refuses it.
@@ -124,6 +155,9 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 		}
 	}
 	mode := os.FileMode(hdr.Mode & 0o777)
+	if hdr.Typeflag == tar.TypeDir {
+		mode |= os.ModeDir
+	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
@@ -156,7 +190,7 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 		}
 		t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
 		_ = unix.Lutimes(target, []unix.Timeval{t, t}) // best effort: link times do not reach builds
-		return os.Lchown(target, hdr.Uid, hdr.Gid)
+		return a.chown(target, hdr.Uid, hdr.Gid)
 	case tar.TypeLink:
 		ln, err := memberName(hdr.Linkname)
 		if err != nil || ln == "" {
@@ -184,21 +218,10 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 		// (GNU sparse, volume labels) have no place in a rootfs.
 		return fmt.Errorf("unsupported member type %q", hdr.Typeflag)
 	}
-	if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+	if err := a.chown(target, hdr.Uid, hdr.Gid); err != nil {
 		return err
 	}
-	// After chown, which clears set-id bits.
-	setid := os.FileMode(0)
-	if hdr.Mode&0o4000 != 0 {
-		setid |= os.ModeSetuid
-	}
-	if hdr.Mode&0o2000 != 0 {
-		setid |= os.ModeSetgid
-	}
-	if hdr.Mode&0o1000 != 0 {
-		setid |= os.ModeSticky
-	}
-	if err := os.Chmod(target, mode|setid); err != nil {
+	if err := os.Chmod(target, tree.SafePerm(mode)); err != nil {
 		return err
 	}
 	if hdr.Typeflag != tar.TypeDir {

@@ -127,7 +127,7 @@ func TestLayerApplier(t *testing.T) {
 			base := t.TempDir()
 			root := filepath.Join(base, "root")
 			os.Mkdir(root, 0o755)
-			a := newLayerApplier(root)
+			a := newLayerApplier(root, nil)
 			var err error
 			for _, l := range tt.layers {
 				if err = a.apply(bytes.NewReader(layerTar(t, l...))); err != nil {
@@ -180,7 +180,7 @@ func FuzzApplyLayer(f *testing.F) {
 		defer os.RemoveAll(base)
 		root := filepath.Join(base, "root")
 		os.Mkdir(root, 0o755)
-		a := newLayerApplier(root)
+		a := newLayerApplier(root, nil)
 		if err := a.apply(bytes.NewReader(baseLayer)); err != nil {
 			t.Fatal(err)
 		}

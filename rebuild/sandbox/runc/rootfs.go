@@ -16,64 +16,131 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"golang.org/x/sys/unix"
+
+	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/tree"
 )
 
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
-// RootfsPath is where the unpacked root filesystem of the image with
-// manifest digest ("sha256:…") lives under cacheDir.
-func RootfsPath(cacheDir, digest string) string {
-	return filepath.Join(cacheDir, "rootfs", "sha256-"+digest[len("sha256:"):])
+// RootfsPath is the cache entry (a tree.Record folder: root/ and
+// record.json) of the unpacked root filesystem of the image with manifest
+// digest ("sha256:…"), owned as ids maps container ids (nil: owned by the
+// unpacking user, as in rootless mode).
+func RootfsPath(cacheDir, digest string, ids *IDMap) string {
+	owner := fmt.Sprintf("self-%d", os.Getuid())
+	if ids != nil {
+		owner = ids.Key()
+	}
+	return filepath.Join(cacheDir, "rootfs", "sha256-"+digest[len("sha256:"):]+"-"+owner)
+}
+
+// QuarantineDir is where damaged cache entries are set aside.
+func QuarantineDir(cacheDir string) string { return filepath.Join(cacheDir, "quarantine") }
+
+// RootfsEntry is an unpacked rootfs, proven in this call.
+type RootfsEntry struct {
+	Entry    string // the cache entry folder
+	Dir      string // its root: what the build sees as /
+	Unpacked bool   // whether this call unpacked it
+	// Quarantined is set when the cached entry no longer matched its
+	// record and was set aside before unpacking again.
+	Quarantined *sandbox.Quarantined
 }
 
 // Rootfs returns the unpacked root filesystem of the image with manifest
-// digest in the OCI layout at layoutPath, unpacking it into cacheDir on
-// first use; unpacked says whether this call did the unpacking. The
-// manifest, config and every layer are checked against their digests while
-// unpacking. Concurrent callers (in this or other processes) wait for one
-// unpacking; the result appears atomically (a temporary folder renamed).
-// The returned folder is shared: never write into it.
-func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string) (dir string, unpacked bool, err error) {
+// digest in the OCI layout at layoutPath. A cached entry is believed only
+// if its content still has the digest its record names (tree.Verify);
+// one that does not is moved to QuarantineDir and the image is unpacked
+// again. Unpacking checks the manifest, config and every layer against
+// their digests, writes every mode through tree.SafePerm and owners
+// through ids, and seals the tree (tree.Seal). Concurrent callers (in
+// this or other processes) wait for one another; a new entry appears
+// atomically (a temporary folder renamed). The returned folder is shared:
+// never write into it.
+func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string, ids *IDMap) (*RootfsEntry, error) {
 	if !digestRE.MatchString(digest) {
-		return "", false, fmt.Errorf("image digest %q: want sha256: and 64 lowercase hex digits", digest)
+		return nil, fmt.Errorf("image digest %q: want sha256: and 64 lowercase hex digits", digest)
 	}
 	if cacheDir == "" {
-		return "", false, errors.New("runc backend: the cache folder for unpacked images is empty")
+		return nil, errors.New("runc backend: the cache folder for unpacked images is empty")
 	}
-	final := RootfsPath(cacheDir, digest)
-	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
-		return final, false, nil
+	entry := RootfsPath(cacheDir, digest, ids)
+	if err := os.MkdirAll(filepath.Dir(entry), 0o700); err != nil {
+		return nil, fmt.Errorf("creating rootfs cache: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return "", false, fmt.Errorf("creating rootfs cache: %w", err)
-	}
-	unlock, err := lockFile(ctx, final+".lock")
+	unlock, err := lockFile(ctx, entry+".lock")
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
 	defer unlock()
-	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
-		return final, false, nil // another process unpacked it while we waited
+	res := &RootfsEntry{Entry: entry, Dir: filepath.Join(entry, tree.RootName)}
+	if _, err := os.Lstat(entry); err == nil {
+		q, err := checkRootfs(ctx, entry, digest, cacheDir)
+		if err != nil || q == nil {
+			return res, err
+		}
+		res.Quarantined = q
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".unpack-")
+	if err := unpackEntry(ctx, layoutPath, digest, entry, ids); err != nil {
+		return nil, err
+	}
+	res.Unpacked = true
+	return res, nil
+}
+
+// checkRootfs verifies a cached entry; a damaged one is quarantined and
+// reported, a sound one returns nil, nil.
+func checkRootfs(ctx context.Context, entry, digest, cacheDir string) (*sandbox.Quarantined, error) {
+	rec, err := tree.Verify(ctx, entry)
+	if err == nil && rec.Kind == "rootfs" && rec.Key == digest {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	reason := "its record names another image"
 	if err != nil {
-		return "", false, fmt.Errorf("creating rootfs cache: %w", err)
+		reason = err.Error()
+	}
+	moved, qerr := tree.Quarantine(entry, QuarantineDir(cacheDir))
+	if qerr != nil {
+		return nil, fmt.Errorf("the cached rootfs %s is damaged (%s) and could not be set aside: %w; remove it by hand", entry, reason, qerr)
+	}
+	return &sandbox.Quarantined{Entry: entry, MovedTo: moved, Reason: reason}, nil
+}
+
+// unpackEntry unpacks the image into a new entry folder, seals it and
+// renames it into place.
+func unpackEntry(ctx context.Context, layoutPath, digest, entry string, ids *IDMap) (err error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(entry), ".unpack-")
+	if err != nil {
+		return fmt.Errorf("creating rootfs cache: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := unpackImage(ctx, layoutPath, digest, tmp); err != nil {
-		return "", false, fmt.Errorf("unpacking image %s from %s: %w", digest, layoutPath, err)
+	root := filepath.Join(tmp, tree.RootName)
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", false, err
+	if ids != nil {
+		if err := os.Lchown(root, int(ids.UID), int(ids.GID)); err != nil {
+			return err
+		}
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", false, fmt.Errorf("moving unpacked image into place: %w", err)
+	if err := unpackImage(ctx, layoutPath, digest, root, ids); err != nil {
+		return fmt.Errorf("unpacking image %s from %s: %w", digest, layoutPath, err)
 	}
-	return final, true, nil
+	if _, err := tree.Seal(ctx, tmp, tree.Record{Kind: "rootfs", Key: digest, From: "image " + digest}); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, entry); err != nil {
+		return fmt.Errorf("moving unpacked image into place: %w", err)
+	}
+	return nil
 }
 
 // lockFile takes an exclusive flock on p, polling so ctx can cancel the wait.
@@ -100,7 +167,7 @@ func lockFile(ctx context.Context, p string) (func(), error) {
 	}
 }
 
-func unpackImage(ctx context.Context, layoutPath, digest, dst string) error {
+func unpackImage(ctx context.Context, layoutPath, digest, dst string, ids *IDMap) error {
 	h, err := v1.NewHash(digest)
 	if err != nil {
 		return err
@@ -133,7 +200,7 @@ func unpackImage(ctx context.Context, layoutPath, digest, dst string) error {
 	if err != nil {
 		return fmt.Errorf("listing layers: %w", err)
 	}
-	a := newLayerApplier(dst)
+	a := newLayerApplier(dst, ids)
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return err

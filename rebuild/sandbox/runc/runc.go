@@ -1,57 +1,89 @@
 package runc
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
 )
 
-// DefaultRoot is where runc keeps container state unless Options.Root
-// says otherwise.
+// DefaultRoot is where runc keeps container state in root mode unless
+// Options.Root says otherwise.
 const DefaultRoot = "/run/reprove-runc"
+
+// DefaultBundleDir is where root mode keeps bundles (config and the
+// staged root: mount points only; the build's disk image lives in the
+// run folder).
+const DefaultBundleDir = "/run/reprove-bundles"
 
 // Options configures the runc backend.
 type Options struct {
-	// CacheDir is where unpacked image rootfs are kept, one per image
-	// digest (under rootfs/). Required.
+	// CacheDir is where unpacked image rootfs are kept (under rootfs/) and
+	// damaged ones set aside (under quarantine/). Required.
 	CacheDir string
 	// Binary is the runc executable; looked up in PATH when empty.
 	Binary string
-	// Root is runc's state folder (runc --root); DefaultRuncRoot when empty.
+	// Root is runc's state folder (runc --root). Root mode: DefaultRoot;
+	// rootless: reprove-runc/runc under $XDG_RUNTIME_DIR or the temp folder.
 	Root string
+	// BundleDir is where bundles are made. Root mode: DefaultBundleDir;
+	// rootless: beside Root.
+	BundleDir string
 	// KillWait is how long a cancelled or timed-out build may take to die
 	// after SIGKILL before runc itself is killed; 5s when zero.
 	KillWait time.Duration
 }
 
-// Runc runs builds in runc containers. The builder image's rootfs is
-// unpacked once per digest into Options.CacheDir and mounted read-only under an
-// overlay whose upper layer (in the run's bundle) only ever receives the
-// mount points runc creates, so the cached rootfs is never written and
-// never copied.
+// Runc runs builds in runc containers, in one of two modes chosen by who
+// runs reprove:
+//
+//   - root mode (reprove runs as root): container root is an unprivileged
+//     host range (IDMap); reprove stages the root in the host's mount
+//     namespace — the cached rootfs as an overlay's read-only lower layer,
+//     sources bound read-only, /out and /tmp on a size-limited ext4 image —
+//     and runc applies memory and pids cgroup limits.
+//   - rootless mode (an ordinary user): runc's rootless mode with the user
+//     as container root; runc mounts the overlay and binds itself, /out and
+//     /tmp are a folder whose usage is watched, and cgroup limits apply
+//     only where the host delegates cgroups to the user.
+//
+// In both, the cached rootfs is verified before each build and never
+// written, the build has its own user, pid, mount, network, ipc, uts and
+// cgroup namespaces and a tightened seccomp profile, and it dies within
+// seconds of reprove, however reprove dies.
 type Runc struct {
-	cacheDir string
-	bin      string
-	root     string
-	killWait time.Duration
-	memSwap  bool
+	cacheDir  string
+	bin       string
+	root      string
+	bundleDir string
+	killWait  time.Duration
+	rootless  bool
+	ids       IDMap // container ids → host ids
+	memSwap   bool
+	cgroups   []sandbox.NotEnforced // limits this host cannot apply, if any
+
+	usernsOnce sync.Once
+	usernsFile *os.File
+	usernsErr  error
+
+	seccompOnce    sync.Once
+	seccompProfile *specs.LinuxSeccomp
+	seccompErr     error
 }
 
-// New finds runc and checks it runs and that this process may use it.
+// New finds runc, picks the mode and checks that this process may use it.
+// It also reclaims what killed builds left behind.
 func New(opts Options) (*Runc, error) {
 	if opts.CacheDir == "" {
 		return nil, errors.New("runc backend: Options.CacheDir is empty; give the cache folder for unpacked images")
@@ -60,37 +92,64 @@ func New(opts Options) (*Runc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runc backend: Options.CacheDir: %w", err)
 	}
-	bin := opts.Binary
+	bin, err := findRunc(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runc{cacheDir: cacheDir, bin: bin, killWait: opts.KillWait, rootless: os.Geteuid() != 0}
+	if r.killWait == 0 {
+		r.killWait = 5 * time.Second
+	}
+	if r.rootless {
+		err = r.setupRootless(opts)
+	} else {
+		err = r.setupRoot(opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Leftovers of killed runs are removed on a best-effort basis: failing
+	// to clean up after another process must not stop this one's builds.
+	r.Reclaim()
+	return r, nil
+}
+
+func findRunc(bin string) (string, error) {
 	if bin == "" {
 		p, err := exec.LookPath("runc")
 		if err != nil {
-			return nil, fmt.Errorf("runc backend: runc not found in PATH; install it with `apt-get install -y runc` (Debian) or choose another backend")
+			return "", fmt.Errorf("runc backend: runc not found in PATH; install it with `apt-get install -y runc` (Debian) or choose another backend")
 		}
 		bin = p
 	}
 	out, err := exec.Command(bin, "--version").CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("runc backend: running %s --version: %w: %s", bin, err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("runc backend: running %s --version: %w: %s", bin, err, strings.TrimSpace(string(out)))
 	}
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("runc backend: needs root (it creates namespaces, mounts and cgroups); run as root or choose the docker or podman backend")
+	return bin, nil
+}
+
+func (r *Runc) setupRoot(opts Options) error {
+	ids, err := rootIDMap()
+	if err != nil {
+		return err
 	}
-	root := opts.Root
-	if root == "" {
-		root = DefaultRoot
+	r.ids, r.memSwap = ids, hasMemSwap()
+	r.root, r.bundleDir = opts.Root, opts.BundleDir
+	if r.root == "" {
+		r.root = DefaultRoot
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("runc backend: creating state folder %s: %w", root, err)
+	if r.bundleDir == "" {
+		r.bundleDir = DefaultBundleDir
 	}
-	kw := opts.KillWait
-	if kw == 0 {
-		kw = 5 * time.Second
+	if err := os.MkdirAll(r.root, 0o700); err != nil {
+		return fmt.Errorf("runc backend: creating state folder %s: %w", r.root, err)
 	}
-	r := &Runc{cacheDir: cacheDir, bin: bin, root: root, killWait: kw, memSwap: hasMemSwap()}
-	// Leftovers of killed runs are removed on a best-effort basis: failing
-	// to clean up after another process must not stop this one's builds.
-	r.Reclaim()
-	return r, nil
+	// Container root must reach its staged root: search, no listing.
+	if err := os.MkdirAll(r.bundleDir, 0o711); err != nil {
+		return fmt.Errorf("runc backend: creating bundle folder %s: %w", r.bundleDir, err)
+	}
+	return os.Chmod(r.bundleDir, 0o711)
 }
 
 // hasMemSwap says whether the memory cgroup can limit swap too (cgroup v1
@@ -107,38 +166,43 @@ func hasMemSwap() bool {
 // Name is "runc".
 func (r *Runc) Name() string { return "runc" }
 
+// Rootless says whether this backend runs builds in runc's rootless mode.
+func (r *Runc) Rootless() bool { return r.rootless }
+
 // Run runs one build; see the sandbox package for the rules every build
-// follows. Whatever happens, the container, its state, its mounts and its
-// bundle are gone when Run returns.
+// follows. Whatever happens, the container, its state, its mounts, its
+// disk and its bundle are gone when Run returns.
 func (r *Runc) Run(ctx context.Context, spec sandbox.Spec) (*sandbox.Result, error) {
 	return sandbox.Drive(ctx, r, spec)
 }
 
-// Prepare unpacks (or finds) the image's rootfs, mounts the root overlay
-// and writes config.json in a new bundle in the run folder.
+// Prepare verifies (or unpacks) the image's rootfs, then makes the bundle:
+// the build's disk, its root, and config.json.
 func (r *Runc) Prepare(ctx context.Context, build *sandbox.Build) (sandbox.Container, error) {
-	rootfs, _, err := Rootfs(ctx, build.Spec.ImageLayout, build.Spec.ImageDigest, r.cacheDir)
+	var ids *IDMap
+	if !r.rootless {
+		ids = &r.ids
+	}
+	rootfs, err := Rootfs(ctx, build.Spec.ImageLayout, build.Spec.ImageDigest, r.cacheDir, ids)
 	if err != nil {
 		return nil, err
 	}
-	if strings.ContainsAny(rootfs, ",:") || strings.ContainsAny(build.RunDir, ",:") {
-		return nil, fmt.Errorf("sandbox: the cache folder %s and run folder %s must not contain ',' or ':' (overlay mount options)", r.cacheDir, build.RunDir)
+	if rootfs.Quarantined != nil {
+		build.Quarantined = append(build.Quarantined, *rootfs.Quarantined)
 	}
-	id, err := containerID()
+	if strings.ContainsAny(rootfs.Dir, ",:") || strings.ContainsAny(build.RunDir, ",:") {
+		return nil, fmt.Errorf("sandbox: the cache folder %s and run folder %s must not contain ',' or ':' (overlay and mount options)", r.cacheDir, build.RunDir)
+	}
+	b, err := r.newBundle()
 	if err != nil {
-		return nil, err
-	}
-	b := &bundle{r: r, id: id}
-	if b.dir, err = os.MkdirTemp(build.RunDir, ".bundle-"); err != nil {
-		return nil, fmt.Errorf("creating bundle: %w", err)
-	}
-	if b.unlock, err = lockBundle(b.dir); err != nil {
 		return b, err
 	}
-	if err := b.prepare(build.Spec, rootfs, build.OutDir); err != nil {
-		return b, err
+	if r.rootless {
+		err = b.prepareRootless(ctx, build, rootfs.Dir)
+	} else {
+		err = b.prepareRoot(ctx, build, rootfs.Dir)
 	}
-	return b, nil
+	return b, err
 }
 
 func containerID() (string, error) {
@@ -149,141 +213,25 @@ func containerID() (string, error) {
 	return "reprove-" + hex.EncodeToString(b[:]), nil
 }
 
-// bundle is one run's runc bundle and what must be undone after it.
-type bundle struct {
-	r       *Runc
-	id      string
-	dir     string // the bundle folder, under RunDir
-	mounted string // the overlay root mount, when mounted
-	unlock  func() // releases the bundle lock (see Reclaim), when held
+// seccomp is the build's seccomp profile, made once.
+func (r *Runc) seccomp() (*specs.LinuxSeccomp, error) {
+	r.seccompOnce.Do(func() { r.seccompProfile, r.seccompErr = seccompProfile(Capabilities) })
+	return r.seccompProfile, r.seccompErr
 }
 
-func (b *bundle) path(name string) string { return filepath.Join(b.dir, name) }
-
-// prepare mounts the root overlay and writes config.json.
-func (b *bundle) prepare(spec sandbox.Spec, rootfs, outDir string) error {
-	for _, d := range []string{"rootfs", "upper", "work", "tmp"} {
-		if err := os.Mkdir(b.path(d), 0o755); err != nil {
-			return fmt.Errorf("creating bundle: %w", err)
-		}
+// IDs is the mapping root mode unpacks rootfs for and runs builds with;
+// nil in rootless mode, where the user is container root.
+func (r *Runc) IDs() *IDMap {
+	if r.rootless {
+		return nil
 	}
-	if err := os.Chmod(b.path("tmp"), 0o1777); err != nil {
-		return fmt.Errorf("creating bundle: %w", err)
-	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", rootfs, b.path("upper"), b.path("work"))
-	if err := unix.Mount("overlay", b.path("rootfs"), "overlay", unix.MS_NODEV, opts); err != nil {
-		return fmt.Errorf("mounting the image rootfs (overlay over %s, upper in %s; the run folder must not be on overlayfs): %w", rootfs, b.dir, err)
-	}
-	b.mounted = b.path("rootfs")
-	cfg := runtimeConfig(spec, b.path("rootfs"), outDir, b.path("tmp"), b.r.memSwap)
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return fmt.Errorf("writing config.json: %w", err)
-	}
-	if err := os.WriteFile(b.path("config.json"), data, 0o600); err != nil {
-		return fmt.Errorf("writing config.json: %w", err)
-	}
-	return nil
+	ids := r.ids
+	return &ids
 }
 
-// Run runs the container in the foreground and returns the script's exit
-// code. When ctx ends, the container is killed.
-func (b *bundle) Run(ctx context.Context, log *os.File) (int, error) {
-	cmd := exec.Command(b.r.bin, "--root", b.r.root, "--log", b.path("runc.log"), "--log-format", "json",
-		"run", "--bundle", b.dir, b.id)
-	cmd.Stdout = log
-	cmd.Stderr = log
-	// Its own process group: a terminal's Ctrl-C reaches us, and we decide.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return -1, fmt.Errorf("starting runc: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var waitErr error
-	select {
-	case waitErr = <-done:
-	case <-ctx.Done():
-		b.kill()
-		select {
-		case waitErr = <-done:
-		case <-time.After(b.r.killWait):
-			// runc did not return: kill it; cleanup's delete --force
-			// takes the container down.
-			cmd.Process.Kill()
-			waitErr = <-done
-		}
-	}
-	code := 0
-	if waitErr != nil {
-		var ee *exec.ExitError
-		if !errors.As(waitErr, &ee) {
-			return -1, fmt.Errorf("running runc: %w", waitErr)
-		}
-		code = ee.ExitCode()
-	}
-	if ctx.Err() != nil {
-		return code, nil
-	}
-	if msg := runcErrors(b.path("runc.log")); msg != "" {
-		return code, fmt.Errorf("runc could not run the build container: %s", msg)
-	}
-	return code, nil
-}
-
-// kill sends SIGKILL to every process of the container.
-func (b *bundle) kill() {
-	exec.Command(b.r.bin, "--root", b.r.root, "kill", "--all", b.id, "KILL").Run()
-}
-
-// Close removes the container, the overlay mount and the bundle. It is
-// safe to call whatever state the run reached.
-func (b *bundle) Close() error {
-	var errs []error
-	if _, err := os.Stat(filepath.Join(b.r.root, b.id)); b.id != "" && err == nil {
-		out, err := exec.Command(b.r.bin, "--root", b.r.root, "delete", "--force", b.id).CombinedOutput()
-		if err != nil {
-			if _, serr := os.Stat(filepath.Join(b.r.root, b.id)); serr == nil {
-				errs = append(errs, fmt.Errorf("runc delete %s: %w: %s", b.id, err, strings.TrimSpace(string(out))))
-			}
-		}
-	}
-	if b.mounted != "" {
-		if err := unix.Unmount(b.mounted, 0); err != nil {
-			if err := unix.Unmount(b.mounted, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-				errs = append(errs, fmt.Errorf("unmounting %s: %w", b.mounted, err))
-			}
-		}
-	}
-	if b.dir != "" {
-		if err := os.RemoveAll(b.dir); err != nil {
-			errs = append(errs, fmt.Errorf("removing bundle: %w", err))
-		}
-	}
-	if b.unlock != nil {
-		b.unlock()
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("cleaning up build container %s: %w", b.id, errors.Join(errs...))
-	}
-	return nil
-}
-
-// runcErrors returns runc's own error messages from its JSON log.
-func runcErrors(p string) string {
-	f, err := os.Open(p)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var msgs []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var l struct{ Level, Msg string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil && (l.Level == "error" || l.Level == "fatal") {
-			msgs = append(msgs, l.Msg)
-		}
-	}
-	return strings.Join(msgs, "; ")
+// userns is a user namespace with the build's mapping, for id-mapped
+// mounts; made once and kept open.
+func (r *Runc) userns() (*os.File, error) {
+	r.usernsOnce.Do(func() { r.usernsFile, r.usernsErr = usernsFile(r.ids) })
+	return r.usernsFile, r.usernsErr
 }
