@@ -37,7 +37,7 @@ build:
 EOM
 	REPROVE_CACHE_DIR=$cache bin/reprove verify -q "$work/reprove.yaml" >/dev/null # warm the cache
 	local rootfs
-	rootfs=$(ls -d "$cache"/rootfs/sha256-* | head -1)
+	rootfs=$(ls -d "$cache"/rootfs/sha256-*/root | head -1)
 	mkdir -p "$work/bundle"
 	(cd "$work/bundle" && runc spec)
 	# Bare runc: runc's default config on the same rootfs, same script.

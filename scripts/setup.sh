@@ -5,6 +5,8 @@ set -euo pipefail
 
 REPROVE_APT_PACKAGES=(
 	runc            # the default sandbox backend
+	e2fsprogs       # mkfs.ext4: each build's size-limited disk (root mode)
+	passwd          # useradd: the sandbox tests' ordinary user for rootless runs
 	git             # git+ sources, test repositories
 	busybox-static  # the fixture builder images
 	ca-certificates
