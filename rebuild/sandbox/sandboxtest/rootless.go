@@ -26,7 +26,7 @@ func RunAs(t *testing.T, name, test string) {
 		t.Skip("runs as root, to re-run the suite as an ordinary user")
 	}
 	needContainers(t)
-	uid, gid := ensureUser(t, name)
+	uid, gid := User(t, name)
 	layout, digest := Image(t)
 	probe := Probe(t)
 	bin := copyBinary(t)
@@ -57,7 +57,9 @@ func RunAs(t *testing.T, name, test string) {
 	}
 }
 
-func ensureUser(t *testing.T, name string) (uint32, uint32) {
+// User returns the ids of the ordinary user name, adding it (a system
+// user with no home and no shell) when missing. It needs root.
+func User(t testing.TB, name string) (uid, gid uint32) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
@@ -67,9 +69,9 @@ func ensureUser(t *testing.T, name string) (uint32, uint32) {
 			t.Fatal(err)
 		}
 	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	return uint32(uid), uint32(gid)
+	u32, _ := strconv.ParseUint(u.Uid, 10, 32)
+	g32, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return uint32(u32), uint32(g32)
 }
 
 // copyBinary copies this test binary into a folder every user can read.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
+)
+
+// An ordinary user, with no sudo, verifies a fixture: runc's rootless
+// mode, and the report says which limits this host cannot enforce for it.
+func TestVerifyRootless(t *testing.T) {
+	requireSandbox(t)
+	uid, gid := sandboxtest.User(t, "reprove-test")
+	m := fixture(t, "hello", layoutRef(t))
+	layout, _ := busyboxImage(t)
+	bin := reproveBin(t)
+	// The user must read the fixture, the image and the binary: open the
+	// test's own temp folders (never their parent, the shared temp folder).
+	for _, p := range []string{filepath.Dir(filepath.Dir(filepath.Dir(m))), filepath.Dir(layout), filepath.Dir(bin)} {
+		if err := openUp(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home := t.TempDir()
+	if err := os.Chown(home, int(uid), int(gid)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "verify", "--json", filepath.Join(home, "r.json"), m)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "NO_COLOR=1"}
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("reprove verify as reprove-test: %v\nstdout:\n%s\nstderr:\n%s", err, so.String(), se.String())
+	}
+	if !strings.HasPrefix(so.String(), "✓ hello: reproducible") {
+		t.Errorf("stdout %q; want the reproducible verdict", so.String())
+	}
+	res := readResult(t, filepath.Join(home, "r.json"))
+	if res.Sandbox == nil || res.Sandbox.Limits.DiskMethod != "watch" || len(res.Sandbox.Limits.NotEnforced) == 0 {
+		t.Fatalf("sandbox %+v; want the watched disk and the limits rootless mode cannot enforce", res.Sandbox)
+	}
+	for _, n := range res.Sandbox.Limits.NotEnforced {
+		if !strings.Contains(so.String(), n.Limit+" limit not enforced: "+n.Reason) {
+			t.Errorf("the text report does not say %s is not enforced:\n%s", n.Limit, so.String())
+		}
+	}
+}
+
+// openUp lets every user read dir and enter its folders.
+func openUp(dir string) error {
+	if dir == filepath.Clean(os.TempDir()) || dir == "/" {
+		return fmt.Errorf("refusing to open up %s", dir)
+	}
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.Type()&os.ModeSymlink != 0 {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		add := os.FileMode(0o044)
+		if d.IsDir() || fi.Mode()&0o100 != 0 {
+			add |= 0o011
+		}
+		return os.Chmod(p, fi.Mode().Perm()|add)
+	})
+}
