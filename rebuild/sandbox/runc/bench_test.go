@@ -20,7 +20,7 @@ import (
 func BenchmarkRuncBackend(b *testing.B) {
 	needRunc(b)
 	layout, digest := sandboxtest.Image(b)
-	r := newRunc(b, options(b))
+	r := newRunc(b, options())
 	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest,
 		RunDir: filepath.Join(b.TempDir(), "run"), Script: "echo hi > /out/x", Output: "/out/x"}
 	if _, err := r.Run(context.Background(), s); err != nil { // warm the cache
@@ -39,7 +39,7 @@ func BenchmarkRuncBackend(b *testing.B) {
 func BenchmarkBareRunc(b *testing.B) {
 	needRunc(b)
 	layout, digest := sandboxtest.Image(b)
-	r := newRunc(b, options(b))
+	r := newRunc(b, options())
 	entry, err := runc.Rootfs(context.Background(), layout, digest, b.TempDir(), r.IDs())
 	if err != nil {
 		b.Fatal(err)

@@ -22,7 +22,22 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	own := os.Getenv(testDirEnv) == ""
+	if own {
+		dir, err := makeTestDir()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv(testDirEnv, dir)
+	}
 	code := m.Run()
+	if own {
+		if r, err := runc.New(options()); err == nil {
+			r.Reclaim()
+		}
+		os.RemoveAll(os.Getenv(testDirEnv))
+	}
 	sandboxtest.Cleanup()
 	os.Exit(code)
 }
@@ -52,32 +67,38 @@ func needRoot(t testing.TB) {
 	}
 }
 
-var (
-	cacheOnce sync.Once
-	cacheDir  string
-)
+// testDirEnv names the folder holding this test process's cache and, in
+// root mode, its runc state and bundle folders. TestMain makes it and
+// passes it to the helper processes it starts (the parent-death and reclaim
+// checks), so the backend they make and the one that reclaims after them
+// share their folders. Other worktrees' tests use the default folders at
+// the same time.
+const testDirEnv = "REPROVE_RUNC_TEST_DIR"
 
-// options are a test's backend options: a cache shared by the test
-// binary, and its own runc state and bundle folders in root mode (other
-// worktrees' tests use the default ones at the same time).
-func options(t testing.TB) runc.Options {
-	cacheOnce.Do(func() {
-		var err error
-		if cacheDir, err = os.MkdirTemp("", "runc-test-cache-"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	opts := runc.Options{CacheDir: cacheDir, KillWait: 3 * time.Second}
+// options are the backend options of this test process (TestMain sets
+// testDirEnv).
+func options() runc.Options {
+	dir := os.Getenv(testDirEnv)
+	opts := runc.Options{CacheDir: filepath.Join(dir, "cache"), KillWait: 3 * time.Second}
 	if os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("/run", "reprove-runc-test-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Chmod(dir, 0o711)
-		t.Cleanup(func() { os.RemoveAll(dir) })
 		opts.Root, opts.BundleDir = filepath.Join(dir, "state"), filepath.Join(dir, "bundles")
 	}
 	return opts
+}
+
+// makeTestDir makes the folder testDirEnv names: under /run as root (the
+// bundles must be on a file system the build's range can traverse),
+// else in the temp folder.
+func makeTestDir() (string, error) {
+	parent := os.TempDir()
+	if os.Geteuid() == 0 {
+		parent = "/run"
+	}
+	dir, err := os.MkdirTemp(parent, "reprove-runc-test-")
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o711)
 }
 
 func newRunc(t testing.TB, opts runc.Options) *runc.Runc {
@@ -94,7 +115,7 @@ func newRunc(t testing.TB, opts runc.Options) *runc.Runc {
 func TestConformance(t *testing.T) {
 	needRunc(t)
 	sandboxtest.Run(t, sandboxtest.Config{New: func(t testing.TB) sandbox.Backend {
-		return newRunc(t, options(t))
+		return newRunc(t, options())
 	}})
 }
 
@@ -116,7 +137,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	needRoot(t)
 	layout, digest := sandboxtest.Image(t)
-	opts := options(t)
+	opts := options()
 	opts.CacheDir = t.TempDir()
 	return &env{r: newRunc(t, opts), opts: opts, base: sandbox.Spec{
 		ImageLayout: layout, ImageDigest: digest, Output: "/out/x", Timeout: 30 * time.Second,
