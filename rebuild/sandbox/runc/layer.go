@@ -117,30 +117,8 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 	if err != nil {
 		return err
 	}
-	if base == whiteoutOpaque {
-		// Hide everything lower layers put in dir; keep this layer's entries.
-		ents, err := os.ReadDir(parent)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			if !thisLayer[path.Join(path.Clean(dir), e.Name())] {
-				if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if strings.HasPrefix(base, whiteoutPrefix) {
-		gone := strings.TrimPrefix(base, whiteoutPrefix)
-		if gone == "" || gone == "." || gone == ".." {
-			return fmt.Errorf("bad whiteout name")
-		}
-		return os.RemoveAll(filepath.Join(parent, gone))
+	if done, err := whiteout(parent, dir, base, thisLayer); done || err != nil {
+		return err
 	}
 	thisLayer[name] = true
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -158,6 +136,12 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 	if hdr.Typeflag == tar.TypeDir {
 		mode |= os.ModeDir
 	}
+	return a.create(hdr, name, target, mode, r)
+}
+
+// create makes the member at target (its parent exists, nothing is in
+// its place but a folder) and gives it its owner, mode and time.
+func (a *layerApplier) create(hdr *tar.Header, name, target string, mode os.FileMode, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
@@ -177,39 +161,9 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 			return err
 		}
 	case tar.TypeSymlink:
-		if hdr.Linkname == "" {
-			return errors.New("symlink with an empty target")
-		}
-		if !path.IsAbs(hdr.Linkname) {
-			if j := path.Join(path.Dir(name), hdr.Linkname); j == ".." || strings.HasPrefix(j, "../") {
-				return fmt.Errorf("symlink to %q climbs above the root: %w", hdr.Linkname, sandbox.ErrEscapes)
-			}
-		}
-		if err := os.Symlink(hdr.Linkname, target); err != nil {
-			return err
-		}
-		t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
-		_ = unix.Lutimes(target, []unix.Timeval{t, t}) // best effort: link times do not reach builds
-		return a.chown(target, hdr.Uid, hdr.Gid)
+		return a.symlink(hdr, name, target)
 	case tar.TypeLink:
-		ln, err := memberName(hdr.Linkname)
-		if err != nil || ln == "" {
-			return fmt.Errorf("hardlink to %q, which is not inside the image: %w", hdr.Linkname, sandbox.ErrEscapes)
-		}
-		ld, lb := path.Split(ln)
-		lparent, err := sandbox.ResolveIn(a.root, ld, "/", false)
-		if err != nil {
-			return err
-		}
-		src := filepath.Join(lparent, lb)
-		fi, err := os.Lstat(src)
-		if err != nil {
-			return fmt.Errorf("hardlink to %s: %w", hdr.Linkname, err)
-		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("hardlink to %s, which is not a regular file", hdr.Linkname)
-		}
-		return os.Link(src, target)
+		return a.hardlink(hdr, target)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		// Devices and fifos are not needed: the sandbox gives /dev.
 		return nil
@@ -228,6 +182,80 @@ func (a *layerApplier) member(hdr *tar.Header, name string, r io.Reader, thisLay
 		return os.Chtimes(target, hdr.ModTime, hdr.ModTime)
 	}
 	return nil
+}
+
+// whiteout applies an OCI whiteout member (base in the layer folder dir,
+// resolved on disk to parent) and reports whether base was one. It knows
+// nothing of tar: thisLayer is the set of names the current layer added.
+func whiteout(parent, dir, base string, thisLayer map[string]bool) (bool, error) {
+	if base == whiteoutOpaque {
+		// Hide everything lower layers put in dir; keep this layer's entries.
+		ents, err := os.ReadDir(parent)
+		if errors.Is(err, os.ErrNotExist) {
+			return true, nil
+		}
+		if err != nil {
+			return true, err
+		}
+		for _, e := range ents {
+			if !thisLayer[path.Join(path.Clean(dir), e.Name())] {
+				if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+					return true, err
+				}
+			}
+		}
+		return true, nil
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		gone := strings.TrimPrefix(base, whiteoutPrefix)
+		if gone == "" || gone == "." || gone == ".." {
+			return true, fmt.Errorf("bad whiteout name")
+		}
+		return true, os.RemoveAll(filepath.Join(parent, gone))
+	}
+	return false, nil
+}
+
+// symlink makes a symbolic link member; a relative target that climbs
+// above the root is refused.
+func (a *layerApplier) symlink(hdr *tar.Header, name, target string) error {
+	if hdr.Linkname == "" {
+		return errors.New("symlink with an empty target")
+	}
+	if !path.IsAbs(hdr.Linkname) {
+		if j := path.Join(path.Dir(name), hdr.Linkname); j == ".." || strings.HasPrefix(j, "../") {
+			return fmt.Errorf("symlink to %q climbs above the root: %w", hdr.Linkname, sandbox.ErrEscapes)
+		}
+	}
+	if err := os.Symlink(hdr.Linkname, target); err != nil {
+		return err
+	}
+	t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
+	_ = unix.Lutimes(target, []unix.Timeval{t, t}) // best effort: link times do not reach builds
+	return a.chown(target, hdr.Uid, hdr.Gid)
+}
+
+// hardlink makes a hard link member to a regular file already inside the
+// root.
+func (a *layerApplier) hardlink(hdr *tar.Header, target string) error {
+	ln, err := memberName(hdr.Linkname)
+	if err != nil || ln == "" {
+		return fmt.Errorf("hardlink to %q, which is not inside the image: %w", hdr.Linkname, sandbox.ErrEscapes)
+	}
+	ld, lb := path.Split(ln)
+	lparent, err := sandbox.ResolveIn(a.root, ld, "/", false)
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(lparent, lb)
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("hardlink to %s: %w", hdr.Linkname, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("hardlink to %s, which is not a regular file", hdr.Linkname)
+	}
+	return os.Link(src, target)
 }
 
 // finish sets folder mtimes, which adding their children disturbed.
