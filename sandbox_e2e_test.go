@@ -74,3 +74,24 @@ func openUp(dir string) error {
 		return os.Chmod(p, fi.Mode().Perm()|add)
 	})
 }
+
+// A build that fills its disk past build.resources.disk fails with exit 3
+// and says which limit it reached; the JSON keeps the limit.
+func TestVerifyDiskLimit(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	editManifest(t, m, "  resources:\n", "  resources:\n    disk: 16MiB\n")
+	editManifest(t, m, "    set -eu\n", "    set -eu\n    dd if=/dev/zero of=/tmp/big bs=1048576 count=32\n")
+	dir := t.TempDir()
+	r := reprove(t, dir, "verify", "--json", filepath.Join(dir, "r.json"), m)
+	if r.code != 3 {
+		t.Fatalf("exit %d; want 3\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if out := r.stdout + r.stderr; !strings.Contains(out, "disk limit of 16 MiB reached") || !strings.Contains(out, "No space left on device") {
+		t.Errorf("output does not say the disk limit was reached and the write failed with ENOSPC:\n%s", out)
+	}
+	res := readResult(t, filepath.Join(dir, "r.json"))
+	if res.Sandbox == nil || res.Sandbox.Limits.Disk != 16<<20 || res.Sandbox.Limits.DiskMethod != "filesystem" {
+		t.Errorf("sandbox %+v; want a 16 MiB filesystem disk", res.Sandbox)
+	}
+}
