@@ -95,3 +95,50 @@ func TestVerifyDiskLimit(t *testing.T) {
 		t.Errorf("sandbox %+v; want a 16 MiB filesystem disk", res.Sandbox)
 	}
 }
+
+// The cache attack through the CLI: after a first verify of a build that
+// is not reproducible, someone who can write the cache makes the cached
+// rootfs's /bin/sh write the published bytes. A reprove that trusted its
+// cache would now say reproducible; this one must notice, set the rootfs
+// aside, rebuild honestly (still not reproducible, exit 1) and say so.
+func TestVerifyPoisonedRootfs(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello-dated", layoutRef(t))
+	cache := t.TempDir()
+	if r := reprove(t, cache, "verify", m); r.code != 1 {
+		t.Fatalf("first verify: exit %d, want 1 (the fixture is not reproducible)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	entries, _ := filepath.Glob(filepath.Join(cache, "rootfs", "sha256-*-ids-*[0-9]"))
+	if len(entries) != 1 {
+		t.Fatalf("cached rootfs entries %v; want one", entries)
+	}
+	published, err := os.ReadFile(filepath.Join(filepath.Dir(m), "published", "hello-1.0.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var esc strings.Builder
+	for _, b := range published {
+		fmt.Fprintf(&esc, "\\%03o", b)
+	}
+	sh := filepath.Join(entries[0], "root", "bin", "sh")
+	if err := os.Remove(sh); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sh, []byte("#!/bin/busybox sh\nprintf '"+esc.String()+"' > /out/hello-1.0.tar.gz\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	j := filepath.Join(t.TempDir(), "r.json")
+	r := reprove(t, cache, "verify", "--json", j, m)
+	if r.code != 1 {
+		t.Fatalf("verify with a poisoned rootfs: exit %d; want 1 (rebuilt honestly, still not reproducible)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, j)
+	if res.Sandbox == nil || len(res.Sandbox.Quarantined) != 1 || res.Sandbox.Quarantined[0].Entry != entries[0] ||
+		!strings.HasPrefix(res.Sandbox.Quarantined[0].MovedTo, filepath.Join(cache, "quarantine")+"/") {
+		t.Fatalf("sandbox %+v; want the rootfs quarantined under %s", res.Sandbox, filepath.Join(cache, "quarantine"))
+	}
+	if !strings.Contains(r.stdout, entries[0]+" was damaged") {
+		t.Errorf("the text report does not name the damaged entry:\n%s", r.stdout)
+	}
+}
