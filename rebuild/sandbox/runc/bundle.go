@@ -83,12 +83,8 @@ func (b *bundle) prepareRoot(ctx context.Context, build *sandbox.Build, lower st
 	if err := mountOverlay(b.path("rootfs"), lower, b.r.ids); err != nil {
 		return err
 	}
-	userns, err := b.r.userns()
-	if err != nil {
-		return err
-	}
 	for _, m := range b.binds(build.Spec) {
-		if err := b.bindRoot(m, userns); err != nil {
+		if err := b.bindRoot(m); err != nil {
 			return err
 		}
 	}
@@ -101,7 +97,7 @@ func (b *bundle) prepareRoot(ctx context.Context, build *sandbox.Build, lower st
 // owned by host root, setuid ones included — but given to container root
 // (its top folder only), and what the build writes there is owned by the
 // build's host range.
-func (b *bundle) bindRoot(m sandbox.Mount, userns *os.File) error {
+func (b *bundle) bindRoot(m sandbox.Mount) error {
 	bd := bind{src: m.Source, dest: m.Dest, writable: m.Writable}
 	switch {
 	case m.Dest == "/out" || m.Dest == "/tmp":
@@ -111,6 +107,10 @@ func (b *bundle) bindRoot(m sandbox.Mount, userns *os.File) error {
 			return fmt.Errorf("giving the writable mount %s to the build: %w", m.Source, err)
 		}
 	default:
+		userns, err := b.r.userns()
+		if err != nil {
+			return err
+		}
 		bd.userns = userns
 	}
 	return bindInto(b.path("rootfs"), bd)
