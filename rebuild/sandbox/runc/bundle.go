@@ -72,7 +72,7 @@ func (b *bundle) prepareRoot(ctx context.Context, build *sandbox.Build, lower st
 	if err := b.saveState(); err != nil {
 		return err
 	}
-	d, err := newLoopDisk(ctx, b.state.Disk, b.path("disk"), build.Limits.Disk, b.r.ids)
+	d, err := newLoopDisk(ctx, b.r.bundleDir, b.state.Disk, b.path("disk"), build.Limits.Disk, b.r.ids)
 	if d != nil {
 		b.disk = d
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -35,12 +36,17 @@ type loopDisk struct {
 	mounted    bool
 }
 
-// newLoopDisk makes the image at image and mounts it at dir, with out/
-// and tmp/ owned by container root.
-func newLoopDisk(ctx context.Context, image, dir string, limit int64, ids IDMap) (*loopDisk, error) {
+// newLoopDisk copies an empty image of the limit's size from the
+// templates folder (making the template first if needed) to image, and
+// mounts it at dir, with out/ and tmp/ owned by container root.
+func newLoopDisk(ctx context.Context, templates, image, dir string, limit int64, ids IDMap) (*loopDisk, error) {
 	d := &loopDisk{image: image, dir: dir, limit: limit}
-	if err := makeImage(ctx, image, limit); err != nil {
+	tmpl, err := diskTemplate(ctx, templates, limit)
+	if err != nil {
 		return d, err
+	}
+	if err := copySparse(tmpl, image); err != nil {
+		return d, fmt.Errorf("creating the build's disk: %w", err)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return d, fmt.Errorf("creating the build's disk: %w", err)
@@ -67,6 +73,79 @@ func newLoopDisk(ctx context.Context, image, dir string, limit int64, ids IDMap)
 	return d, nil
 }
 
+// diskTemplate returns an empty formatted image of size bytes in dir,
+// made once per size. dir must be root's alone (root mode keeps it beside
+// the bundles, under /run): an image is mounted by the kernel as root, so
+// one made by anyone else could be a crafted file system, and the cache is
+// not trusted that far.
+func diskTemplate(ctx context.Context, dir string, size int64) (string, error) {
+	p := filepath.Join(dir, fmt.Sprintf(".disk-%d.img", size))
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+		return p, nil
+	}
+	tmp, err := os.CreateTemp(dir, ".disk-new-")
+	if err != nil {
+		return "", fmt.Errorf("creating the build's disk: %w", err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	if err := makeImage(ctx, tmp.Name(), size); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("creating the build's disk: %w", err)
+	}
+	return p, nil
+}
+
+// copySparse copies src to the new file dst, writing only src's data:
+// the copy is as sparse as the template.
+func copySparse(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	err = copyData(in, out, fi.Size())
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// copyData copies the data extents of in (SEEK_DATA, SEEK_HOLE) to the
+// same offsets of out, then sizes out as in.
+func copyData(in, out *os.File, size int64) error {
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(int(in.Fd()), off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // only a hole is left
+		}
+		if err != nil {
+			return err
+		}
+		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(out, data), io.NewSectionReader(in, data, hole-data)); err != nil {
+			return err
+		}
+		off = hole
+	}
+	return out.Truncate(size)
+}
+
 // makeImage writes an empty ext4 file system of size bytes into a sparse
 // file: no journal (the disk dies with the run), no reserved blocks, no
 // room to grow (resize_inode), group metadata packed together (-G 128) and
@@ -84,9 +163,8 @@ func makeImage(ctx context.Context, image string, size int64) error {
 	if err != nil {
 		return fmt.Errorf("creating the build's disk: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-O", "^has_journal,^resize_inode", "-G", "128", "-m", "0",
+	cmd := exec.CommandContext(ctx, mkfs(), "-q", "-F", "-O", "^has_journal,^resize_inode", "-G", "128", "-m", "0",
 		"-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", image)
-	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/sbin:/usr/bin:/bin")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return fmt.Errorf("creating the build's disk: mkfs.ext4 not found; install e2fsprogs (apt-get install -y e2fsprogs)")
@@ -94,6 +172,20 @@ func makeImage(ctx context.Context, image string, size int64) error {
 		return fmt.Errorf("creating the build's disk: mkfs.ext4: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// mkfs is mkfs.ext4 from PATH or the sbin folders, which an ordinary
+// PATH may lack.
+func mkfs() string {
+	if p, err := exec.LookPath("mkfs.ext4"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "mkfs.ext4"
 }
 
 // mountLoop attaches image to a free loop device that frees itself once
