@@ -123,7 +123,7 @@ func (b *bundle) prepareRootless(ctx context.Context, build *sandbox.Build, lowe
 	if err := b.saveState(); err != nil {
 		return err
 	}
-	d, err := newWatchedDisk(b.state.Disk, build.Limits.Disk)
+	d, err := newWatchedDisk(b.state.Disk, build.Limits.Disk, b.r.sub)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (b *bundle) prepareRootless(ctx context.Context, build *sandbox.Build, lowe
 		mounts = append(mounts, bindMount(m.Source, m.Dest, m.Writable))
 	}
 	ids := IDMap{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Size: 1}
-	return b.writeConfig(build, plan{root: b.path("rootfs"), rootMount: &overlay, ids: ids, mounts: mounts})
+	return b.writeConfig(build, plan{root: b.path("rootfs"), rootMount: &overlay, ids: ids, sub: b.r.sub, mounts: mounts})
 }
 
 // binds are /out, /tmp and the spec's mounts, parents first.
@@ -216,7 +216,7 @@ func (b *bundle) Close() error {
 // diskOf is the disk a bundle's state names, for Reclaim.
 func (r *Runc) diskOf(b *bundle) disk {
 	if r.rootless {
-		return &watchedDisk{dir: b.state.Disk}
+		return &watchedDisk{dir: b.state.Disk, sub: r.sub}
 	}
 	return &loopDisk{image: b.state.Disk, dir: b.path("disk"), mounted: true}
 }

@@ -38,6 +38,7 @@ type plan struct {
 	root      string         // the root folder runc mounts
 	rootMount *specs.Mount   // mounted over the root first (rootless: the overlay), if any
 	ids       IDMap          // container root → host ids
+	sub       *subIDs        // rootless: the user's subordinate range for container ids from 1, if any
 	mounts    []specs.Mount  // the engine's own mounts after /proc, /dev, /sys
 	limits    sandbox.Limits // pids and memory, applied when cgroups is set
 	cgroups   bool           // whether to ask runc for cgroup limits
@@ -79,8 +80,8 @@ func runtimeConfig(s sandbox.Spec, p plan) *specs.Spec {
 		Hostname: hostname,
 		Mounts:   mounts(p),
 		Linux: &specs.Linux{
-			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: p.ids.UID, Size: p.ids.Size}},
-			GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: p.ids.GID, Size: p.ids.Size}},
+			UIDMappings: p.mappings(p.ids.UID, p.sub.uids()),
+			GIDMappings: p.mappings(p.ids.GID, p.sub.gids()),
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.UserNamespace},
 				{Type: specs.PIDNamespace},
@@ -96,6 +97,16 @@ func runtimeConfig(s sandbox.Spec, p plan) *specs.Spec {
 			ReadonlyPaths: readonlyPaths,
 		},
 	}
+}
+
+// mappings map container root (and ids from 1 through a subordinate range,
+// if any) to host ids.
+func (p plan) mappings(host uint32, sub [2]uint32) []specs.LinuxIDMapping {
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: host, Size: p.ids.Size}}
+	if sub[1] > 0 {
+		m = append(m, specs.LinuxIDMapping{ContainerID: 1, HostID: sub[0], Size: sub[1]})
+	}
+	return m
 }
 
 // mounts are the root mount, if any, /proc, /dev and /sys, then the plan's.

@@ -24,6 +24,9 @@ type disk interface {
 	Watch(ctx context.Context, kill func())
 	// Full says whether the build reached the limit.
 	Full() bool
+	// Reclaim makes what the build left readable and removable by
+	// reprove, once the build is dead.
+	Reclaim() error
 	Close() error
 }
 
@@ -244,6 +247,9 @@ func attachLoop(dev string, backing *os.File) (*os.File, error) {
 func (d *loopDisk) Dir() string                         { return d.dir }
 func (d *loopDisk) Watch(ctx context.Context, _ func()) { <-ctx.Done() }
 
+// Reclaim has nothing to do: root reads and removes anything.
+func (d *loopDisk) Reclaim() error { return nil }
+
 // Full says whether less than 1 MiB or no inode is left.
 func (d *loopDisk) Full() bool {
 	var st unix.Statfs_t
@@ -280,15 +286,16 @@ type watchedDisk struct {
 	limit int64
 	every time.Duration
 	full  chan struct{}
+	sub   *subIDs // the build's subordinate range, if it has one
 }
 
-func newWatchedDisk(dir string, limit int64) (*watchedDisk, error) {
+func newWatchedDisk(dir string, limit int64, sub *subIDs) (*watchedDisk, error) {
 	for _, p := range []string{dir, filepath.Join(dir, "out"), filepath.Join(dir, "tmp")} {
 		if err := os.Mkdir(p, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the build's scratch folder: %w", err)
 		}
 	}
-	return &watchedDisk{dir: dir, limit: limit, every: 200 * time.Millisecond, full: make(chan struct{})}, nil
+	return &watchedDisk{dir: dir, limit: limit, every: 200 * time.Millisecond, full: make(chan struct{}), sub: sub}, nil
 }
 
 func (d *watchedDisk) Dir() string { return d.dir }
@@ -321,18 +328,18 @@ func (d *watchedDisk) Full() bool {
 	}
 }
 
+// Reclaim gives everything the build left back to the user, readable and
+// writable (see reown), so it can be copied and removed.
+func (d *watchedDisk) Reclaim() error { return reown(d.dir, d.sub) }
+
 func (d *watchedDisk) Close() error {
-	if err := os.RemoveAll(d.dir); err != nil {
-		// A build may leave folders it made unwritable; make them writable.
-		filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				os.Chmod(p, 0o700)
-			}
-			return nil
-		})
-		return os.RemoveAll(d.dir)
+	if _, err := os.Lstat(d.dir); errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	return nil
+	if err := d.Reclaim(); err != nil {
+		return err
+	}
+	return os.RemoveAll(d.dir)
 }
 
 // usage is the disk space the files under dir take (allocated blocks,

@@ -41,6 +41,9 @@ func (b *bundle) Run(ctx context.Context, out *os.File) (int, error) {
 	if err != nil || ctx.Err() != nil {
 		return code, err
 	}
+	if err := b.disk.Reclaim(); err != nil {
+		return code, err
+	}
 	if b.disk.Full() {
 		return code, sandbox.DiskLimitError(limitOf(b))
 	}

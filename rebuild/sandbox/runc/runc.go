@@ -69,7 +69,8 @@ type Runc struct {
 	bundleDir string
 	killWait  time.Duration
 	rootless  bool
-	ids       IDMap // container ids → host ids
+	ids       IDMap   // container ids → host ids
+	sub       *subIDs // rootless: the user's subordinate ids, if any
 	memSwap   bool
 	cgroups   []sandbox.NotEnforced // limits this host cannot apply, if any
 
@@ -190,8 +191,8 @@ func (r *Runc) Prepare(ctx context.Context, build *sandbox.Build) (sandbox.Conta
 	if rootfs.Quarantined != nil {
 		build.Quarantined = append(build.Quarantined, *rootfs.Quarantined)
 	}
-	if strings.ContainsAny(rootfs.Dir, ",:") || strings.ContainsAny(build.RunDir, ",:") {
-		return nil, fmt.Errorf("sandbox: the cache folder %s and run folder %s must not contain ',' or ':' (overlay and mount options)", r.cacheDir, build.RunDir)
+	if strings.ContainsAny(rootfs.Dir, ",:") || strings.ContainsAny(r.bundleDir, ",:") {
+		return nil, fmt.Errorf("runc backend: the cache folder %s and the bundle folder %s must not contain ',' or ':' (overlay mount options)", r.cacheDir, r.bundleDir)
 	}
 	b, err := r.newBundle()
 	if err != nil {

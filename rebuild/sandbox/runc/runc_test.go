@@ -119,11 +119,25 @@ func TestConformance(t *testing.T) {
 	}})
 }
 
-// TestConformanceRootless runs the suite again as an ordinary user, in
-// runc's rootless mode.
+// TestConformanceRootless runs the suite again as an ordinary user with
+// no subordinate ids, in runc's rootless mode with a one-id mapping.
 func TestConformanceRootless(t *testing.T) {
 	needRunc(t)
 	sandboxtest.RunAs(t, "reprove-test", "TestConformance")
+}
+
+// TestConformanceRootlessRange runs it as an ordinary user with a range
+// in /etc/subuid and /etc/subgid: container ids from 1 map onto it
+// through newuidmap.
+func TestConformanceRootlessRange(t *testing.T) {
+	needRunc(t)
+	if os.Geteuid() != 0 {
+		t.Skip("runs as root, to re-run the suite as an ordinary user")
+	}
+	sandboxtest.User(t, "reprove-test-sub")
+	// Far from runc.DefaultHostID's range and from useradd's (below 600100000).
+	sandboxtest.SubIDs(t, "reprove-test-sub", 3_000_000_000, 65536)
+	sandboxtest.RunAs(t, "reprove-test-sub", "TestConformance")
 }
 
 // env is one root-mode test's backend and base spec.

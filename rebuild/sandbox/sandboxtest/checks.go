@@ -59,6 +59,17 @@ func (s *suite) outputs(t *testing.T) {
 			}
 		}
 	})
+	t.Run("unreadable files and other users' files are collected", func(t *testing.T) {
+		sp := s.spec(t, "mkdir /out/d && echo x > /out/d/x && echo y > /out/d/y && chmod 000 /out/d/x && "+
+			"{ chown 5:5 /out/d/y /out/d 2>/dev/null || true; } && chmod 600 /out/d/y && chmod 700 /out/d")
+		sp.Output = "/out/d"
+		res := mustRun(t, s, sp)
+		for name, want := range map[string]string{"x": "x\n", "y": "y\n"} {
+			if b, err := os.ReadFile(filepath.Join(res.Output, name)); err != nil || string(b) != want {
+				t.Errorf("output %s: %q, %v; want %q", name, b, err, want)
+			}
+		}
+	})
 	t.Run("a link out of /out is refused", func(t *testing.T) {
 		_, err := s.run(t, s.spec(t, "ln -s /etc/passwd /out/x"))
 		if err == nil || !strings.Contains(err.Error(), "leaves its root") {

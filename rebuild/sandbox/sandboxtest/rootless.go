@@ -108,3 +108,29 @@ func chownTree(dir string, uid, gid uint32) error {
 		return os.Lchown(p, int(uid), int(gid))
 	})
 }
+
+// SubIDs gives the user name the subordinate range [start, start+count)
+// in /etc/subuid and /etc/subgid (usermod --add-subuids/--add-subgids)
+// unless it has one, so a rootless backend can map more ids than the
+// user's own. It needs root, and newuidmap and newgidmap (Debian's uidmap)
+// installed: on CI their absence fails the test.
+func SubIDs(t testing.TB, name string, start, count uint32) {
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is missing: apt-get install -y uidmap (scripts/setup.sh does)", tool)
+			}
+			t.Skipf("%s is missing: apt-get install -y uidmap", tool)
+		}
+	}
+	rng := strconv.FormatUint(uint64(start), 10) + "-" + strconv.FormatUint(uint64(start+count-1), 10)
+	for _, f := range []struct{ file, flag string }{{"/etc/subuid", "--add-subuids"}, {"/etc/subgid", "--add-subgids"}} {
+		b, _ := os.ReadFile(f.file)
+		if strings.Contains("\n"+string(b), "\n"+name+":") {
+			continue
+		}
+		if out, err := exec.Command("usermod", f.flag, rng, name).CombinedOutput(); err != nil {
+			t.Fatalf("usermod %s %s %s: %v: %s", f.flag, rng, name, err, out)
+		}
+	}
+}
