@@ -49,8 +49,8 @@ func ValidateSpec(s Spec) error {
 			return err
 		}
 	}
-	if s.Memory < 0 || s.Pids < 0 || s.Timeout < 0 {
-		return fmt.Errorf("sandbox: Spec.Memory, Spec.Pids and Spec.Timeout must not be negative")
+	if s.Memory < 0 || s.Pids < 0 || s.Disk < 0 || s.Timeout < 0 {
+		return fmt.Errorf("sandbox: Spec.Memory, Spec.Pids, Spec.Disk and Spec.Timeout must not be negative")
 	}
 	return nil
 }

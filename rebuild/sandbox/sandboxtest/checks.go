@@ -149,6 +149,9 @@ func (s *suite) logTail(t *testing.T) {
 }
 
 func (s *suite) failures(t *testing.T) {
+	// Long enough for the container to start and print on a loaded
+	// machine: the log's tail must be in the timeout's error.
+	const timeout = 3 * time.Second
 	tests := []struct {
 		name     string
 		script   string
@@ -160,8 +163,8 @@ func (s *suite) failures(t *testing.T) {
 	}{
 		{name: "non-zero exit", script: "echo boom-line; exit 3", wantErr: sandbox.ErrBuildFailed, wantCode: 3, wantLog: "boom-line"},
 		{name: "no output", script: "echo nothing", wantErr: sandbox.ErrNoOutput, wantLog: "nothing"},
-		{name: "timeout", script: "echo started; sleep 60", timeout: 500 * time.Millisecond, wantErr: sandbox.ErrTimeout, wantLog: "started"},
-		{name: "background child survives the script", script: "(sleep 60 &) ; echo started; sleep 60", timeout: 500 * time.Millisecond, wantErr: sandbox.ErrTimeout, wantLog: "started"},
+		{name: "timeout", script: "echo started; sleep 60", timeout: timeout, wantErr: sandbox.ErrTimeout, wantLog: "started"},
+		{name: "background child survives the script", script: "(sleep 60 &) ; echo started; sleep 60", timeout: timeout, wantErr: sandbox.ErrTimeout, wantLog: "started"},
 		{name: "cancel", script: "sleep 60", cancel: 500 * time.Millisecond, wantErr: context.Canceled},
 	}
 	for _, tt := range tests {
