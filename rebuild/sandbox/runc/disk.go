@@ -19,6 +19,8 @@ import (
 // disk is where a build's /out and /tmp live: out/ and tmp/ in Dir.
 type disk interface {
 	Dir() string
+	// Limit is how many bytes the build may keep on it.
+	Limit() int64
 	// Watch runs while the build does; it calls kill when the build passes
 	// the limit and the disk cannot stop it by itself.
 	Watch(ctx context.Context, kill func())
@@ -247,6 +249,8 @@ func attachLoop(dev string, backing *os.File) (*os.File, error) {
 func (d *loopDisk) Dir() string                         { return d.dir }
 func (d *loopDisk) Watch(ctx context.Context, _ func()) { <-ctx.Done() }
 
+func (d *loopDisk) Limit() int64 { return d.limit }
+
 // Reclaim has nothing to do: root reads and removes anything.
 func (d *loopDisk) Reclaim() error { return nil }
 
@@ -298,7 +302,8 @@ func newWatchedDisk(dir string, limit int64, sub *subIDs) (*watchedDisk, error) 
 	return &watchedDisk{dir: dir, limit: limit, every: 200 * time.Millisecond, full: make(chan struct{}), sub: sub}, nil
 }
 
-func (d *watchedDisk) Dir() string { return d.dir }
+func (d *watchedDisk) Dir() string  { return d.dir }
+func (d *watchedDisk) Limit() int64 { return d.limit }
 
 // Watch measures the folder every 200 ms (plus the time a walk takes)
 // and kills the build the first time it holds more than the limit.

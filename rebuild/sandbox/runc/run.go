@@ -45,22 +45,12 @@ func (b *bundle) Run(ctx context.Context, out *os.File) (int, error) {
 		return code, err
 	}
 	if b.disk.Full() {
-		return code, sandbox.DiskLimitError(limitOf(b))
+		return code, sandbox.DiskLimitError(b.disk.Limit())
 	}
 	if msg := runcErrors(b.path("runc.log")); msg != "" {
 		return code, fmt.Errorf("runc could not run the build container: %s", msg)
 	}
 	return code, nil
-}
-
-func limitOf(b *bundle) int64 {
-	switch d := b.disk.(type) {
-	case *loopDisk:
-		return d.limit
-	case *watchedDisk:
-		return d.limit
-	}
-	return 0
 }
 
 // wait waits for runc, killing the container when ctx ends.

@@ -54,9 +54,10 @@ type Options struct {
 //     sources bound read-only, /out and /tmp on a size-limited ext4 image —
 //     and runc applies memory and pids cgroup limits.
 //   - rootless mode (an ordinary user): runc's rootless mode with the user
-//     as container root; runc mounts the overlay and binds itself, /out and
-//     /tmp are a folder whose usage is watched, and cgroup limits apply
-//     only where the host delegates cgroups to the user.
+//     as container root (and the user's /etc/subuid range, if any, for the
+//     other ids); runc mounts the overlay and binds itself, /out and /tmp
+//     are a folder whose usage is watched, and the memory and pids limits
+//     are not enforced (the Result says so).
 //
 // In both, the cached rootfs is verified before each build and never
 // written, the build has its own user, pid, mount, network, ipc, uts and
