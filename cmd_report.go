@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 
+	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/report"
 )
 
@@ -36,20 +38,55 @@ func runKeyGenerate(private, public string) error {
 	return report.GenerateKey(private, public)
 }
 
-func runAttestationVerify(w io.Writer, keyPath, file string) error {
-	pub, err := report.LoadPublicKey(keyPath)
-	if err != nil {
-		return fmt.Errorf("--key: %w", err)
+// attestationCheck is what `reprove attestation verify` checks.
+type attestationCheck struct {
+	Key      string // public key file
+	File     string // the DSSE envelope
+	Artifact string // --artifact: a file that must be a subject
+	Expect   string // --expect: PASSED or FAILED
+}
+
+// errAttestationInvalid marks a signature or statement that does not check
+// out, or one that does not say what was expected: exit 1. Other errors
+// (unreadable key or file, bad flags) are usage or input errors: exit 2.
+var errAttestationInvalid = errors.New("attestation not valid")
+
+func runAttestationVerify(w io.Writer, ac attestationCheck) error {
+	if ac.Expect != "" && ac.Expect != "PASSED" && ac.Expect != "FAILED" {
+		return fmt.Errorf("%w: --expect %q: use PASSED or FAILED", rebuild.ErrUsage, ac.Expect)
 	}
-	env, err := os.ReadFile(file)
+	pub, err := report.LoadPublicKey(ac.Key)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: --key: %v", rebuild.ErrUsage, err)
+	}
+	env, err := os.ReadFile(ac.File)
+	if err != nil {
+		return fmt.Errorf("%w: reading the attestation: %v", rebuild.ErrUsage, err)
+	}
+	var digest string
+	if ac.Artifact != "" {
+		if digest, _, err = rebuild.FileDigest(ac.Artifact); err != nil {
+			return fmt.Errorf("%w: --artifact: %v", rebuild.ErrUsage, err)
+		}
 	}
 	st, err := report.VerifyAttestation(pub, env)
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%w: %s: %v", errAttestationInvalid, ac.File, err)
 	}
-	fmt.Fprintf(w, "OK: signature by %s is valid\n%s\n", keyPath, st.Summary())
+	if err := st.Expect(digest, ac.Expect); err != nil {
+		return fmt.Errorf("%w: %s: %v", errAttestationInvalid, ac.File, err)
+	}
+	fmt.Fprintf(w, "OK: signature by %s is valid\n%s\n", ac.Key, st.Summary())
+	switch {
+	case ac.Artifact != "" && ac.Expect != "":
+		fmt.Fprintf(w, "OK: %s (%s) is its subject, and the result is %s\n", ac.Artifact, digest, ac.Expect)
+	case ac.Artifact != "":
+		fmt.Fprintf(w, "OK: %s (%s) is its subject; its result was not checked (pass --expect PASSED)\n", ac.Artifact, digest)
+	case ac.Expect != "":
+		fmt.Fprintf(w, "OK: the result is %s; which artifact it is about was not checked (pass --artifact FILE)\n", ac.Expect)
+	default:
+		fmt.Fprintln(w, "Only the signature was checked: pass --artifact FILE and --expect PASSED to check what it says about an artifact.")
+	}
 	return nil
 }
 

@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
-	"github.com/reprove/reprove/rebuild/fetch"
-	"github.com/reprove/reprove/rebuild/fetch/gomod"
-	"github.com/reprove/reprove/rebuild/fetch/npm"
-	"github.com/reprove/reprove/rebuild/manifest"
-	"github.com/reprove/reprove/rebuild/sandbox"
-	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/report"
 )
 
@@ -57,6 +51,7 @@ type diffConfig struct {
 	MaxDiffLines  int
 	MaxTempSize   int64
 	Exclude       []string
+	Limits        archive.Limits // for the diff and for unpacking sources and members
 }
 
 func (d diffConfig) options() diff.Options {
@@ -75,6 +70,7 @@ func (d diffConfig) options() diff.Options {
 		o.MaxTempSize = d.MaxTempSize
 	}
 	o.Exclude = d.Exclude
+	o.Limits = d.Limits
 	return o
 }
 
@@ -86,85 +82,23 @@ type verifyConfig struct {
 	Diff    diffConfig
 	Replace []string // OLD=NEW
 	Builder string
+	Fetch   fetchConfig
 }
 
-// env is everything a pipeline run needs, built once per command.
-type env struct {
-	cache    *fetch.Cache
-	fetcher  *fetch.Fetcher
-	backend  sandbox.Backend
-	deps     []fetch.DepsResolver
-	progress *progress
-	rewrites []fetch.Rewrite
-	goproxy  string
-	gomod    *gomod.Scheme
-	npm      *npm.Scheme
+// fetchConfig is what bounds and confines fetching.
+type fetchConfig struct {
+	AllowPaths      []string      // --allow-path and REPROVE_ALLOW_PATH
+	Offline         bool          // --offline
+	StallTimeout    time.Duration // --fetch-stall-timeout
+	MaxDownloadSize int64         // --max-download-size
 }
 
-func newEnv(g common, backendName string, replace []string) (*env, error) {
-	p := newProgress(g.Quiet)
-	rewrites, err := parseRewrites(replace)
-	if err != nil {
-		return nil, err
-	}
-	cache := &fetch.Cache{Root: g.CacheDir, Progress: p.Fetch}
-	proxy := goproxy()
-	var gopts []gomod.Option
-	if proxy != "" {
-		gopts = append(gopts, gomod.WithProxy(proxy))
-	}
-	gm := gomod.NewScheme(gopts...)
-	nm := npm.NewScheme()
-	e := &env{
-		cache:    cache,
-		fetcher:  fetch.New(cache, fetch.WithSchemes(gm, nm), fetch.WithRewrites(rewrites), fetch.WithProgress(p.Fetch)),
-		deps:     []fetch.DepsResolver{gomod.NewResolver(gopts...)},
-		progress: p,
-		rewrites: rewrites,
-		goproxy:  proxy,
-		gomod:    gm,
-		npm:      nm,
-	}
-	if backendName != "" {
-		switch backendName {
-		case "runc":
-			b, err := runc.New(runc.Options{CacheDir: g.CacheDir})
-			if err != nil {
-				return nil, err
-			}
-			e.backend = b
-		default:
-			return nil, fmt.Errorf("%w: --backend %q is not available; this reprove has: runc", rebuild.ErrUsage, backendName)
-		}
-	}
-	return e, nil
-}
-
-// goproxy is the GOPROXY the go command on this machine would use; empty
-// lets the gomod package ask `go env` itself.
-func goproxy() string { return os.Getenv("GOPROXY") }
-
-func parseRewrites(list []string) ([]fetch.Rewrite, error) {
-	var rw []fetch.Rewrite
-	for _, r := range list {
-		old, new, ok := strings.Cut(r, "=")
-		if !ok || old == "" {
-			return nil, fmt.Errorf("%w: --replace-source %q: write OLD=NEW, e.g. git+https://github.com/acme/=git+file:///mirror/acme/", rebuild.ErrUsage, r)
-		}
-		rw = append(rw, fetch.Rewrite{Old: old, New: new})
-	}
-	return rw, nil
-}
-
-func (e *env) options(g common, d diffConfig) rebuild.Options {
-	return rebuild.Options{
-		Cache:   e.cache,
-		Fetcher: e.fetcher,
-		Backend: e.backend,
-		Deps:    e.deps,
-		Diff:    d.options(),
-		Tool:    tool(),
-		Step:    e.progress.Step,
+// envConfig maps the flags a command shares to the pipeline's Config.
+func envConfig(g common, backend string, replace []string, builder string, fc fetchConfig, d diffConfig, p *progress) rebuild.Config {
+	return rebuild.Config{
+		CacheDir: g.CacheDir, Backend: backend, Replace: replace, BuilderImage: builder,
+		AllowPaths: fc.AllowPaths, Offline: fc.Offline, StallTimeout: fc.StallTimeout, MaxDownloadSize: fc.MaxDownloadSize,
+		Limits: d.Limits, Diff: d.options(), Tool: tool(), Progress: p.Fetch, Step: p.Step,
 	}
 }
 
@@ -172,47 +106,19 @@ func tool() report.Tool {
 	return report.Tool{Name: "reprove", Version: version(), ID: "https://github.com/reprove/reprove"}
 }
 
-// isManifest reports whether path is a manifest file rather than an artifact.
-func isManifest(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	if bytes.IndexByte(head, 0) >= 0 {
-		return false
-	}
-	return bytes.Contains(head, []byte("apiVersion"))
-}
-
 func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := cfg.Outputs.check(); err != nil {
 		return 0, err
 	}
-	e, err := newEnv(cfg.common, cfg.Backend, cfg.Replace)
+	p := newProgress(cfg.Quiet)
+	e, err := rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p))
 	if err != nil {
 		return 0, err
 	}
-	opts := e.options(cfg.common, cfg.Diff)
-	var (
-		res  *report.Result
-		verr error
-	)
-	if isManifest(cfg.Target) {
-		m, dgst, err := manifest.Load(cfg.Target)
-		if err != nil {
-			return 0, err
-		}
-		opts.ManifestDigest = dgst
-		res, verr = rebuild.Verify(ctx, m, opts)
-	} else {
-		res, verr = verifyInferred(ctx, e, cfg, opts)
-		if res == nil {
-			return 0, verr
-		}
+	defer e.Close()
+	res, verr := e.VerifyTarget(ctx, cfg.Target)
+	if res == nil {
+		return 0, verr
 	}
 	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
 		return 0, err
@@ -221,16 +127,6 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 		return 0, verr
 	}
 	return res.Verdict.ExitCode(), nil
-}
-
-// verifyInferred infers candidate manifests from the artifact and tries them
-// in order, stopping at the first that reproduces bit for bit.
-func verifyInferred(ctx context.Context, e *env, cfg verifyConfig, opts rebuild.Options) (*report.Result, error) {
-	plan, err := infer(ctx, e, cfg.Target, cfg.Builder)
-	if err != nil {
-		return nil, err
-	}
-	return rebuild.VerifyPlan(ctx, plan, opts)
 }
 
 func writeReports(res *report.Result, g common, o outputConfig) error {

@@ -371,7 +371,13 @@ func TestInitThenVerifyGoBinary(t *testing.T) {
 		t.Errorf("manifest names the local clone %s; --replace-source must only apply when fetching:\n%s", repo, body)
 	}
 
-	r = reproveEnv(t, cache, env, "verify", "--replace-source", replace, m)
+	// The manifest names the binary and the builder image where they are,
+	// outside its own folder: verify reads them only when allowed to.
+	imageDir := strings.TrimPrefix(image[:strings.LastIndex(image, "@")], "oci-layout:")
+	if r := reproveEnv(t, cache, env, "verify", "--replace-source", replace, m); r.code != 2 || !strings.Contains(r.stderr, "--allow-path") {
+		t.Fatalf("verify m.yaml without --allow-path: want exit 2 naming --allow-path, got %d\n%s", r.code, r.stderr)
+	}
+	r = reproveEnv(t, cache, env, "verify", "--replace-source", replace, "--allow-path", filepath.Dir(bin), "--allow-path", imageDir, m)
 	if r.code != 0 {
 		t.Fatalf("verify m.yaml: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}

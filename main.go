@@ -17,7 +17,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild"
+	"github.com/reprove/reprove/rebuild/fetch"
 )
 
 // Exit codes, stable for cron jobs.
@@ -104,6 +106,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			initCommand(),
 			diffCommand(),
 			reportCommand(),
+			cacheCommand(),
 			keyCommand(),
 			attestationCommand(),
 		),
@@ -169,21 +172,53 @@ func outputs(c *cli.Context) outputConfig {
 	}
 }
 
-var diffLimitFlags = []cli.Flag{
+var diffLimitFlags = append([]cli.Flag{
 	&cli.StringSliceFlag{Name: "normalize", Usage: "apply named normalization `PASS`es before comparing (repeatable; see reprove diff --help)"},
-	&cli.IntFlag{Name: "max-depth", Usage: "how deep to recurse into nested containers", Value: 16},
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
 	&cli.IntFlag{Name: "max-diff-lines", Usage: "lines per unified or hex diff before it is cut", Value: 400},
 	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: diff.DefaultMaxTempSize},
 	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
+}, archiveLimitFlags()...)
+
+// archiveLimitFlags are the flags of archive.Limits, one per limit, made
+// from its catalogue.
+func archiveLimitFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, l := range archive.Catalogue() {
+		flags = append(flags, &cli.Int64Flag{Name: l.Flag, Usage: l.Usage, Value: l.Default})
+	}
+	return flags
 }
 
 func diffLimits(c *cli.Context) diffConfig {
-	return diffConfig{
-		Normalize: c.StringSlice("normalize"), MaxDepth: c.Int("max-depth"),
-		MaxReportSize: c.Int64("max-report-size"), MaxDiffLines: c.Int("max-diff-lines"),
-		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"),
+	var lim archive.Limits
+	for _, l := range archive.Catalogue() {
+		l.Set(&lim, c.Int64(l.Flag))
 	}
+	return diffConfig{
+		Normalize: c.StringSlice("normalize"), MaxDepth: int(lim.MaxDepth),
+		MaxReportSize: c.Int64("max-report-size"), MaxDiffLines: c.Int("max-diff-lines"),
+		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"), Limits: lim,
+	}
+}
+
+var fetchFlags = []cli.Flag{
+	&cli.StringSliceFlag{Name: "allow-path", Usage: "let the manifest's file:, git+file: and oci-layout: inputs read below `DIR` too, not only below the manifest's folder (repeatable; also REPROVE_ALLOW_PATH, colon-separated)"},
+	&cli.BoolFlag{Name: "offline", Usage: "use only the cache, every entry re-verified: the artifact is not read from its URI again (the report says so)"},
+	&cli.DurationFlag{Name: "fetch-stall-timeout", Usage: "give up a download that receives nothing for `DURATION`", Value: fetch.DefaultStallTimeout},
+	&cli.Int64Flag{Name: "max-download-size", Usage: "refuse any input larger than `BYTES`", Value: fetch.DefaultMaxDownloadSize},
+}
+
+// fetchSettings reads the flags that bound and confine fetching.
+func fetchSettings(c *cli.Context) fetchConfig {
+	allow := c.StringSlice("allow-path")
+	for _, p := range filepath.SplitList(os.Getenv("REPROVE_ALLOW_PATH")) {
+		if p != "" {
+			allow = append(allow, p)
+		}
+	}
+	return fetchConfig{AllowPaths: allow, Offline: c.Bool("offline"),
+		StallTimeout: c.Duration("fetch-stall-timeout"), MaxDownloadSize: c.Int64("max-download-size")}
 }
 
 var inferFlags = []cli.Flag{
@@ -200,6 +235,7 @@ func verifyCommand() *cli.Command {
 	}
 	flags = append(flags, reportFlags...)
 	flags = append(flags, diffLimitFlags...)
+	flags = append(flags, fetchFlags...)
 	flags = append(flags, inferFlags...)
 	return &cli.Command{
 		Name:      "verify",
@@ -226,6 +262,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Diff:    diffLimits(c),
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
+				Fetch:   fetchSettings(c),
 			})
 			if err != nil {
 				return exit(err)
@@ -240,10 +277,10 @@ func initCommand() *cli.Command {
 		Name:      "init",
 		Usage:     "infer a manifest from what an artifact declares, for a person to review",
 		ArgsUsage: "ARTIFACT[#MEMBER]",
-		Flags: append([]cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the manifest to `FILE` (- for stdout)", Value: "-"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite FILE if it exists"},
-		}, inferFlags...),
+		}, fetchFlags...), inferFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usage("init takes one ARTIFACT, got %d arguments", c.NArg())
@@ -254,7 +291,7 @@ func initCommand() *cli.Command {
 			}
 			return exit(runInit(c.Context, initConfig{
 				common: g, Target: c.Args().First(), Output: c.String("output"), Force: c.Bool("force"),
-				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"),
+				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
 			}))
 		},
 	}
@@ -312,6 +349,47 @@ func reportCommand() *cli.Command {
 	}
 }
 
+func cacheCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON on stdout"}
+	return &cli.Command{
+		Name:  "cache",
+		Usage: "show and prune the cache",
+		Subcommands: []*cli.Command{{
+			Name:  "ls",
+			Usage: "show what the cache holds, by kind, with sizes",
+			Flags: []cli.Flag{jsonFlag},
+			Action: func(c *cli.Context) error {
+				g, err := globals(c)
+				if err != nil {
+					return err
+				}
+				return exit(runCacheLs(c.App.Writer, g, c.Bool("json")))
+			},
+		}, {
+			Name:  "gc",
+			Usage: "remove old run folders and cache entries not used lately (never while another reprove uses the cache)",
+			Description: "Run folders beyond --keep-runs go (newest kept), then entries not used for --older-than,\n" +
+				"then the least recently used until the cache fits in --max-size. Every entry is verified\n" +
+				"again when it is next used, so removing one only costs fetching or deriving it again.",
+			Flags: []cli.Flag{
+				&cli.IntFlag{Name: "keep-runs", Usage: "keep the `N` newest run folders (build logs and rebuilt outputs)", Value: 10},
+				&cli.StringFlag{Name: "older-than", Usage: "remove entries not used for `DURATION` (30d, 12h)"},
+				&cli.StringFlag{Name: "max-size", Usage: "then remove the least recently used until the cache fits in `SIZE` (20GiB)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "say what would go, remove nothing"},
+				jsonFlag,
+			},
+			Action: func(c *cli.Context) error {
+				g, err := globals(c)
+				if err != nil {
+					return err
+				}
+				return exit(runCacheGC(c.App.Writer, cacheGCConfig{common: g, KeepRuns: c.Int("keep-runs"),
+					MaxSize: c.String("max-size"), OlderThan: c.String("older-than"), DryRun: c.Bool("dry-run"), JSON: c.Bool("json")}))
+			},
+		}},
+	}
+}
+
 func keyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "key",
@@ -340,15 +418,20 @@ func attestationCommand() *cli.Command {
 			ArgsUsage: "FILE",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "key", Usage: "public key `FILE` (PEM)", Required: true},
+				&cli.StringFlag{Name: "artifact", Usage: "fail unless the sha256 of `FILE` is a subject of the statement"},
+				&cli.StringFlag{Name: "expect", Usage: "fail unless the verification summary's result is `RESULT` (PASSED or FAILED)"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
 					return usage("attestation verify takes one FILE, got %d arguments", c.NArg())
 				}
-				if err := runAttestationVerify(c.App.Writer, c.String("key"), c.Args().First()); err != nil {
+				err := runAttestationVerify(c.App.Writer, attestationCheck{
+					Key: c.String("key"), File: c.Args().First(), Artifact: c.String("artifact"), Expect: c.String("expect"),
+				})
+				if errors.Is(err, errAttestationInvalid) {
 					return cli.Exit(err.Error(), exitNotReproducible)
 				}
-				return nil
+				return exit(err)
 			},
 		}},
 	}

@@ -160,15 +160,24 @@ func reprove(t *testing.T, cacheDir string, args ...string) runResult {
 	return r
 }
 
-// fixture copies fixtures/NAME and fixtures/hello (shared sources) into a
-// temp dir and renders its manifest with image as builder.image.
+// fixture copies fixtures/NAME into a temp dir and renders its manifest
+// with image as builder.image. An oci-layout: image is copied next to the
+// manifest, as scripts/fixtures.sh does: a manifest reads only below its
+// own folder.
 func fixture(t *testing.T, name, image string) string {
 	t.Helper()
 	root := t.TempDir()
-	for _, d := range []string{"hello", name} {
-		if err := os.CopyFS(filepath.Join(root, d), os.DirFS(filepath.Join("fixtures", d))); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.CopyFS(filepath.Join(root, name), os.DirFS(filepath.Join("fixtures", name))); err != nil {
+		t.Fatal(err)
+	}
+	if rest, ok := strings.CutPrefix(image, "oci-layout:"); ok {
+		at := strings.LastIndex(rest, "@")
+		dst := filepath.Join(root, name, "image")
+		os.RemoveAll(dst)
+		if err := os.CopyFS(dst, os.DirFS(rest[:at])); err != nil {
 			t.Fatal(err)
 		}
+		image = "oci-layout:image" + rest[at:]
 	}
 	tmpl, err := os.ReadFile(filepath.Join("fixtures", name, "reprove.yaml.in"))
 	if err != nil {
@@ -333,7 +342,7 @@ func TestVerifyInputErrors(t *testing.T) {
 		old, new string
 		want     string
 	}{
-		{"unpinned image", "layout@sha256:", "layout:latest#", "builder.image"},
+		{"unpinned image", "image@sha256:", "image:latest#", "builder.image"},
 		{"unknown field", "name: hello", "name: hello\nnmae: x", "nmae: unknown field"},
 		{"no digest", "    digest: sha256:0b670a46", "    # digest: sha256:0b670a46", "sources[0].digest: required"},
 	}
@@ -493,7 +502,12 @@ func TestVerifyRegistryImageAndGitSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := filepath.Join(t.TempDir(), "r.json")
-	r := reprove(t, t.TempDir(), "verify", "--json", js, m)
+	// The repository is outside the manifest's folder: refused until
+	// --allow-path names it.
+	if r := reprove(t, t.TempDir(), "verify", m); r.code != 2 || !strings.Contains(r.stderr, "--allow-path") {
+		t.Fatalf("git+file: outside the manifest's folder: want exit 2 naming --allow-path, got %d\n%s", r.code, r.stderr)
+	}
+	r := reprove(t, t.TempDir(), "verify", "--allow-path", repo, "--json", js, m)
 	if r.code != 0 {
 		t.Fatalf("want exit 0, got %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
@@ -589,9 +603,58 @@ func TestVerifyAllFormatsAndAttestations(t *testing.T) {
 	}
 	// A different key must not verify it either.
 	priv2, pub2 := filepath.Join(dir, "k2.pem"), filepath.Join(dir, "k2.pub")
-	reprove(t, dir, "key", "generate", "--private", priv2, "--public", pub2)
-	if r := reprove(t, dir, "attestation", "verify", "--key", pub2, out("vsa.json")); r.code == 0 {
-		t.Errorf("an attestation verified with the wrong key")
+	if r := reprove(t, dir, "key", "generate", "--private", priv2, "--public", pub2); r.code != 0 {
+		t.Fatalf("key generate: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := reprove(t, dir, "attestation", "verify", "--key", pub2, out("vsa.json")); r.code != 1 || !strings.Contains(r.stderr, "not by the given key") {
+		t.Errorf("an attestation checked with the wrong key: exit %d (want 1)\n%s", r.code, r.stderr)
+	}
+}
+
+// attestation verify checks what a statement says, not only who signed it:
+// which artifact it is about and whether it PASSED.
+func TestAttestationVerifyChecksSubjectAndResult(t *testing.T) {
+	requireSandbox(t)
+	dir := t.TempDir()
+	out := func(n string) string { return filepath.Join(dir, n) }
+	priv, pub := out("key.pem"), out("key.pub")
+	if r := reprove(t, dir, "key", "generate", "--private", priv, "--public", pub); r.code != 0 {
+		t.Fatalf("key generate: exit %d\n%s", r.code, r.stderr)
+	}
+	cache := t.TempDir()
+	for _, f := range []struct {
+		name string
+		code int
+	}{{"hello", 0}, {"hello-dated", 1}} {
+		m := fixture(t, f.name, layoutRef(t))
+		if r := reprove(t, cache, "verify", "-q", "--attestation", out(f.name+".vsa.json"), "--sign-key", priv, m); r.code != f.code {
+			t.Fatalf("verify %s: exit %d, want %d\n%s", f.name, r.code, f.code, r.stderr)
+		}
+	}
+	published := filepath.Join("fixtures", "hello", "published", "hello-1.0.tar.gz")
+	other := filepath.Join("fixtures", "hello-dated", "published", "hello-1.0.tar.gz")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		output string
+	}{
+		{"the artifact and PASSED", []string{"--artifact", published, "--expect", "PASSED", out("hello.vsa.json")}, 0, "is its subject, and the result is PASSED"},
+		{"signature only", []string{out("hello.vsa.json")}, 0, "Only the signature was checked"},
+		{"other bytes", []string{"--artifact", other, out("hello.vsa.json")}, 1, "is not a subject of the statement"},
+		{"PASSED expected of a FAILED summary", []string{"--expect", "PASSED", out("hello-dated.vsa.json")}, 1, "the verification result is FAILED, not PASSED"},
+		{"FAILED expected of a FAILED summary", []string{"--artifact", other, "--expect", "FAILED", out("hello-dated.vsa.json")}, 0, "the result is FAILED"},
+		{"bad --expect", []string{"--expect", "OK", out("hello.vsa.json")}, 2, "use PASSED or FAILED"},
+		{"missing key file", []string{"--key", out("nope.pub"), out("hello.vsa.json")}, 2, "--key"},
+		{"missing attestation", []string{out("nope.json")}, 2, "reading the attestation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"attestation", "verify", "--key", pub}, tc.args...)
+			r := reprove(t, dir, args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.output) {
+				t.Errorf("attestation verify %v: exit %d (want %d), want output containing %q\nstdout %s\nstderr %s", tc.args, r.code, tc.code, tc.output, r.stdout, r.stderr)
+			}
+		})
 	}
 }
 

@@ -1,11 +1,9 @@
 package diff
 
 import (
-	"bytes"
-	"compress/bzip2"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // bzip2Format compares bzip2 streams: block size apart from content.
@@ -14,12 +12,7 @@ type bzip2Format struct{}
 func (bzip2Format) Name() string { return "bzip2" }
 
 // Detect: "BZh", a block size digit, then a block or end-of-stream magic.
-func (bzip2Format) Detect(h []byte) bool {
-	if len(h) < 10 || !bytes.HasPrefix(h, []byte("BZh")) || h[3] < '1' || h[3] > '9' {
-		return false
-	}
-	return bytes.HasPrefix(h[4:], []byte("1AY&SY")) || bytes.HasPrefix(h[4:], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})
-}
+func (bzip2Format) Detect(h []byte) bool { return archive.DetectCompression(h) == archive.Bzip2 }
 
 func (bzip2Format) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	return compareCompressed(c, a, b, depth, streamSpec{
@@ -33,6 +26,6 @@ func (bzip2Format) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 			return []metaField{{key: "block size", value: bs, cause: "compression"}}, 4,
 				fmt.Sprintf("bzip2 compressed data, block size = %s", bs), nil
 		},
-		decompress: func(r io.Reader) (io.ReadCloser, error) { return io.NopCloser(bzip2.NewReader(r)), nil },
+		compression: archive.Bzip2,
 	})
 }

@@ -53,6 +53,10 @@ func CauseCatalogue() []Cause {
 	return out
 }
 
+// maxCauseMembers bounds the members a cause lists: the report names a
+// few, and Weight still counts every node.
+const maxCauseMembers = 200
+
 // rankCauses collects the causes named in the tree, each with the members it
 // covers, most explaining first. Weight counts the nodes a cause explains.
 func rankCauses(root *Node) []Cause {
@@ -69,7 +73,7 @@ func rankCauses(root *Node) []Cause {
 				seen[id] = map[string]bool{}
 			}
 			cs.Weight++
-			if !seen[id][n.Source2] {
+			if len(cs.Members) < maxCauseMembers && !seen[id][n.Source2] {
 				seen[id][n.Source2] = true
 				cs.Members = append(cs.Members, n.Source2)
 			}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // Format is one file format the engine understands. Each lives in its own
@@ -73,11 +75,13 @@ type comparer struct {
 	opts        Options
 	norm        map[string]bool
 	tmpDir      string
+	tmpRelease  func() // unlocks tmpDir (see reclaim.go)
 	closers     []io.Closer
-	mu          sync.Mutex        // guards open, tmpDir and tempBytes: sides are listed concurrently
+	mu          sync.Mutex        // guards open, tmpDir, tempBytes and reportBytes: sides are listed concurrently
 	open        map[*os.File]bool // files opened for members, closed by release or at the end
 	tempBytes   int64             // bytes in temporary files now, against Options.MaxTempSize
 	reportBytes int64
+	limMu       sync.Mutex // guards limits and limitSeen
 	limits      []string
 	limitSeen   map[string]bool
 	normHits    map[string]bool
@@ -159,6 +163,7 @@ func (c *comparer) close() error {
 	}
 	if c.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(c.tmpDir))
+		c.tmpRelease()
 	}
 	return errors.Join(errs...)
 }
@@ -188,11 +193,11 @@ func (c *comparer) tempFile() (*os.File, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tmpDir == "" {
-		d, err := os.MkdirTemp(c.opts.TempDir, "reprove-diff-")
+		d, release, err := makeTempDir(c.opts.TempDir)
 		if err != nil {
 			return nil, &fatalError{fmt.Errorf("making a temporary directory under %s (set Options.TempDir): %w", c.opts.TempDir, err)}
 		}
-		c.tmpDir = d
+		c.tmpDir, c.tmpRelease = d, release
 	}
 	f, err := os.CreateTemp(c.tmpDir, "member-")
 	if err != nil {
@@ -259,6 +264,8 @@ func (c *comparer) spill(name, label string, r io.Reader) (*input, error) {
 }
 
 func (c *comparer) limit(msg string) {
+	c.limMu.Lock()
+	defer c.limMu.Unlock()
 	if !c.limitSeen[msg] {
 		c.limitSeen[msg] = true
 		c.limits = append(c.limits, msg)
@@ -268,7 +275,9 @@ func (c *comparer) limit(msg string) {
 // spend accounts for diff text added to the report; false means the report
 // size limit is reached and the text must be dropped.
 func (c *comparer) spend(n int) bool {
-	if c.reportBytes+int64(n) > c.opts.MaxReportSize {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reportBytes+int64(n) > c.budget() {
 		c.limit(fmt.Sprintf("report size limit of %d bytes reached: later diffs are omitted (raise --max-report-size)", c.opts.MaxReportSize))
 		return false
 	}
@@ -395,6 +404,10 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 			c.limit(fmt.Sprintf("temporary space limit of %d bytes reached: members that would unpack past it are compared as bytes (raise --max-temp-size)", c.opts.MaxTempSize))
 			comment = fmt.Sprintf("%s: temporary space limit of %d bytes reached while unpacking %s; compared as bytes", fa.Name(), c.opts.MaxTempSize, le.name)
 		}
+		if le := (*archive.LimitError)(nil); errors.As(err, &le) {
+			c.limit(fmt.Sprintf("%s limit reached: inputs past it are compared as bytes (raise --%s)", le.Limit, le.Flag))
+			comment = fmt.Sprintf("%s: %v; compared as bytes", fa.Name(), le)
+		}
 		if n != nil {
 			n.Comments = append([]string{comment}, n.Comments...)
 		}
@@ -471,6 +484,7 @@ func (c *comparer) unexplained(a, b *input, format string, suppressedBefore int,
 // tree of their differences, or nil when they are identical (or identical
 // once the requested normalizations ran).
 func Compare(ctx context.Context, a, b string, opts Options) (*Node, error) {
+	reclaim(opts)
 	c, err := newComparer(ctx, a, b, opts)
 	if err != nil {
 		return nil, err
@@ -482,6 +496,7 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.boundTree(n)
 	return n, nil
 }
 
@@ -505,6 +520,7 @@ func (c *comparer) run(a, b string) (*Node, error) {
 // are equal (found at hashing speed, nothing else done), the causes ranked,
 // the limits hit and the normalizations that changed bytes.
 func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
+	reclaim(opts)
 	if err := ValidateNormalizations(opts.Normalize); err != nil {
 		return nil, err
 	}
@@ -539,6 +555,7 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.boundTree(root)
 	s.Root = root
 	s.Identical = root == nil && c.suppressed == 0 && s.Digest1 == s.Digest2
 	s.Equivalent = root == nil
@@ -550,6 +567,10 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 	s.Causes = rankCauses(root)
 	return s, nil
 }
+
+// reclaim removes what killed comparisons left in the temporary folder
+// first; an error only means something is left for the next run.
+func reclaim(opts Options) { _, _ = ReclaimTemp(opts.TempDir) }
 
 // safeCompare turns a panic in a format's parser (a bug, or a library's)
 // into a malformed-input error, so untrusted bytes never crash the caller.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // streamSpec describes a single-stream compression format for
@@ -17,8 +19,8 @@ type streamSpec struct {
 	// header returns the header's metadata, its length in bytes (the rest is
 	// the compressed payload) and a one-line description like file(1)'s.
 	header func(h []byte) (fields []metaField, length int64, desc string, err error)
-	// decompress wraps r in a decompressor.
-	decompress func(r io.Reader) (io.ReadCloser, error)
+	// compression is the stream's compression, decoded by archive.Decompress.
+	compression archive.Compression
 }
 
 func innerLabel(label string, suffixes [][2]string) string {
@@ -112,7 +114,7 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 }
 
 func decompressInput(c *comparer, in *input, label string, spec streamSpec) (*input, error) {
-	rc, err := spec.decompress(in.reader())
+	rc, err := archive.Decompress(spec.compression, in.reader(), in.name, c.opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing %s: %w", in.name, err)
 	}

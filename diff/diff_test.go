@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/diff/archive/archivetest"
 	dt "github.com/reprove/reprove/diff/internal/difftest"
 )
 
@@ -240,7 +243,7 @@ func TestPairs(t *testing.T) {
 			wantLeaves: []string{"content b.lzma"},
 			check: func(t *testing.T, s *diff.Summary) {
 				c := strings.Join(s.Root.Comments, "\n")
-				if !strings.Contains(c, "malformed lzma") || !strings.Contains(c, "dictionary size 1073741824") {
+				if !strings.Contains(c, "decoder memory limit of 128 MiB") || !strings.Contains(c, "1 GiB dictionary") || !strings.Contains(c, "--max-decoder-memory") {
 					t.Errorf("comments %q do not say the 1 GiB dictionary was refused", s.Root.Comments)
 				}
 			}},
@@ -565,5 +568,124 @@ func TestMaxTempSize(t *testing.T) {
 	}
 	if got := leaves(s.Root); len(got) != 4 {
 		t.Errorf("differing nodes %q; want the four unpacked members", got)
+	}
+}
+
+// An ELF whose compressed .symtab inflates to 2 GiB (a 2 MB file) is
+// compared with bounded memory: the symbol table is not decoded past the
+// table size limit, the section not decompressed past the ratio limit, and
+// both are said in the report.
+func TestELFSymtabBomb(t *testing.T) {
+	spec := dt.ELFSpec{Text: []byte{0x90, 0xc3}, Rodata: []byte("x"), Symbols: []string{"main", "helper"}}
+	normal := dt.ELF(spec)
+	bomb := dt.CompressSection(normal, ".symtab", dt.ZlibZeros(2<<30), 2<<30)
+	if len(bomb) > 4<<20 {
+		t.Fatalf("the bomb is %d bytes; want a small file", len(bomb))
+	}
+	dir := t.TempDir()
+	pa, pb := dt.WriteFile(dir, "a", normal), dt.WriteFile(dir, "b", bomb)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{TempDir: dir})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+		t.Errorf("comparing allocated %d MiB in all, want under 256 MiB", alloc>>20)
+	}
+	js, _ := json.Marshal(s)
+	for _, want := range []string{"section .symtab of 2 GiB is not decoded: past the table size limit of 64 MiB (raise --max-table-size)",
+		"section .symtab not decompressed", "--max-unpack-ratio"} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("report does not say %q:\n%s", want, js)
+		}
+	}
+}
+
+// writeMTimeTars writes two tars of n empty members that differ only in
+// their mtimes, streamed to disk.
+func writeMTimeTars(t testing.TB, dir string, n int) (string, string) {
+	t.Helper()
+	var paths []string
+	for side, mtime := range []time.Time{dt.Epoch, dt.Epoch.Add(time.Hour)} {
+		p := filepath.Join(dir, fmt.Sprintf("%c.tar", 'a'+side))
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw := bufio.NewWriter(f)
+		tw := tar.NewWriter(bw)
+		for i := range n {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d/%06d", i), Mode: 0o644, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths[0], paths[1]
+}
+
+// 200k members that differ only in mtime make a report under
+// --max-report-size, with one grouped node, and bounded memory.
+func TestReportSizeGroupsMembers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 200 MB")
+	}
+	dir := t.TempDir()
+	pa, pb := writeMTimeTars(t, dir, 200_000)
+	const max = 8 << 20
+	var ms runtime.MemStats
+	s, err := diff.Run(context.Background(), pa, pb, diff.Options{MaxReportSize: max, TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms)
+	js, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) > max {
+		t.Errorf("report is %d bytes, more than --max-report-size %d", len(js), max)
+	}
+	if len(s.Root.Details) != 1 || s.Root.Details[0].Name1 != "200000 members differ only in mtime" || len(s.Root.Details[0].Details) != 3 {
+		t.Errorf("want one group node of 200000 members with 3 samples, got %d nodes, first %q", len(s.Root.Details), s.Root.Details[0].Name1)
+	}
+	if !strings.Contains(strings.Join(s.Limits, "\n"), "--max-report-size") {
+		t.Errorf("limits %q do not name --max-report-size", s.Limits)
+	}
+	if ms.Sys > 1<<30 {
+		t.Errorf("the comparison took %d MiB from the OS, want under 1 GiB", ms.Sys>>20)
+	}
+	t.Logf("report %d bytes, %d MiB from the OS", len(js), ms.Sys>>20)
+}
+
+// Old cpio formats are listed member by member, like newc.
+func TestOldCpioFormats(t *testing.T) {
+	for name, build := range map[string]func(...archivetest.CpioEntry) []byte{"odc": archivetest.CpioODC, "binary": archivetest.CpioBinary} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := dt.WriteFile(dir, "a.cpio", build(archivetest.CpioEntry{Name: "etc/x", Mode: 0o100644, Body: []byte("one\n")}, archivetest.CpioEntry{Name: "bin", Mode: 0o040755}))
+			b := dt.WriteFile(dir, "b.cpio", build(archivetest.CpioEntry{Name: "etc/x", Mode: 0o100644, Body: []byte("two\n")}, archivetest.CpioEntry{Name: "bin", Mode: 0o040755}))
+			s, err := diff.Run(context.Background(), a, b, diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Root == nil || s.Root.Format != "cpio" || len(s.Root.Details) != 1 || s.Root.Details[0].Source2 != b+"/etc/x" ||
+				!strings.Contains(s.Root.Details[0].Unified, "+two") {
+				js, _ := json.MarshalIndent(s.Root, "", " ")
+				t.Errorf("want a cpio node with etc/x's text diff, got:\n%s", js)
+			}
+		})
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // elfFormat compares ELF binaries aspect by aspect, as readelf shows them:
@@ -28,31 +31,75 @@ type elfAspect struct {
 	label string // diffoscope's name for the view
 	short string // our name for it
 	lines func(f *elf.File) []string
+	// tables are the section types the view decodes whole into memory,
+	// with the sections they link to (string tables): each is checked
+	// against Limits.MaxTableSize first.
+	tables []elf.SectionType
 }
 
 var elfAspects = []elfAspect{
-	{"readelf --wide --file-header {}", "file header", elfHeaderLines},
-	{"readelf --wide --program-header {}", "program headers", elfProgLines},
-	{"readelf --wide --sections {}", "section headers", elfSectionLines},
-	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }},
-	{"readelf --wide --dyn-syms {}", "dynamic symbols", func(f *elf.File) []string { return elfSymLines(f.DynamicSymbols) }},
-	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines},
-	{"readelf --wide --notes {}", "notes", elfNoteLines},
+	{"readelf --wide --file-header {}", "file header", elfHeaderLines, nil},
+	{"readelf --wide --program-header {}", "program headers", elfProgLines, nil},
+	{"readelf --wide --sections {}", "section headers", elfSectionLines, nil},
+	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }, []elf.SectionType{elf.SHT_SYMTAB}},
+	{"readelf --wide --dyn-syms {}", "dynamic symbols", func(f *elf.File) []string { return elfSymLines(f.DynamicSymbols) },
+		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}},
+	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}},
+	{"readelf --wide --notes {}", "notes", elfNoteLines, nil},
+}
+
+// tooLarge returns a line saying which table of f the aspect would decode
+// past Limits.MaxTableSize, or "" when all fit. A compressed section's
+// size is the size it claims to decompress to.
+func (c *comparer) tooLarge(f *elf.File, asp elfAspect) string {
+	max := c.opts.Limits.MaxTableSize
+	for _, s := range f.Sections {
+		if !slices.Contains(asp.tables, s.Type) {
+			continue
+		}
+		for _, t := range []*elf.Section{s, linked(f, s)} {
+			if t != nil && t.Size > uint64(max) {
+				c.limit(fmt.Sprintf("table size limit of %s reached: larger ELF tables are not decoded (raise --max-table-size)", archive.Size(max)))
+				return fmt.Sprintf("%s: section %s of %s is not decoded: past the table size limit of %s (raise --max-table-size)", asp.short, t.Name, archive.Size(int64(min(t.Size, 1<<62))), archive.Size(max))
+			}
+		}
+	}
+	return ""
+}
+
+// linked is the section s links to (a symbol table's string table), if any.
+func linked(f *elf.File, s *elf.Section) *elf.Section {
+	if s.Link > 0 && int(s.Link) < len(f.Sections) {
+		return f.Sections[s.Link]
+	}
+	return nil
+}
+
+// aspectLines renders one aspect of f, or says why it was not decoded.
+func (c *comparer) aspectLines(f *elf.File, asp elfAspect) []string {
+	if why := c.tooLarge(f, asp); why != "" {
+		return []string{why}
+	}
+	return asp.lines(f)
 }
 
 func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
-	fa, err := elf.NewFile(a.ra)
+	// Sections are read through counters, so that a compressed one is
+	// bounded by the bytes it was inflated from.
+	ca, cb := &archive.CountingReaderAt{R: a.ra}, &archive.CountingReaderAt{R: b.ra}
+	fa, err := elf.NewFile(ca)
 	if err != nil {
 		return nil, err
 	}
-	fb, err := elf.NewFile(b.ra)
+	fb, err := elf.NewFile(cb)
 	if err != nil {
 		return nil, err
 	}
+	a, b = &input{name: a.name, label: a.label, size: a.size, ra: ca}, &input{name: b.name, label: b.label, size: b.size, ra: cb}
 	before := c.suppressed
 	var details []*Node
 	for _, asp := range elfAspects {
-		la, lb := asp.lines(fa), asp.lines(fb)
+		la, lb := c.aspectLines(fa, asp), c.aspectLines(fb, asp)
 		if equalStrings(la, lb) {
 			continue
 		}
@@ -298,11 +345,19 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 		label := "readelf --wide --decompress --hex-dump=" + sa.Name + " {}"
 		ia, err := c.sectionInput(a, sa, label)
 		if err != nil {
+			if n := c.sectionPastLimit(a, b, sa, err); n != nil {
+				out = append(out, n)
+				continue
+			}
 			return nil, err
 		}
 		ib, err := c.sectionInput(b, sb, label)
 		if err != nil {
 			ia.done()
+			if n := c.sectionPastLimit(a, b, sa, err); n != nil {
+				out = append(out, n)
+				continue
+			}
 			return nil, err
 		}
 		var n *Node
@@ -333,10 +388,31 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 	return out, nil
 }
 
+// sectionPastLimit is the node for a section that could not be
+// decompressed within the limits, or nil when err is another error.
+func (c *comparer) sectionPastLimit(a, b *input, s *elf.Section, err error) *Node {
+	var le *archive.LimitError
+	if !errors.As(err, &le) {
+		return nil
+	}
+	c.limit(fmt.Sprintf("%s limit reached: inputs past it are compared as bytes (raise --%s)", le.Limit, le.Flag))
+	n := newNode(a, b, KindContent, "elf")
+	n.Name1, n.Name2 = "section "+s.Name, "section "+s.Name
+	n.Source1, n.Source2 = a.name+" [section "+s.Name+"]", b.name+" [section "+s.Name+"]"
+	n.Size1, n.Size2 = 0, 0
+	n.Comments = []string{fmt.Sprintf("section %s not decompressed: %v", s.Name, le)}
+	return n
+}
+
 func (c *comparer) sectionInput(parent *input, s *elf.Section, label string) (*input, error) {
 	name := parent.name + " [section " + s.Name + "]"
 	if s.Flags&elf.SHF_COMPRESSED != 0 {
-		in, err := c.spill(name, label, io.LimitReader(s.Open(), 1<<32))
+		// Decompressed under the limits: a few bytes may claim gigabytes.
+		read := func() int64 { return int64(s.FileSize) }
+		if ca, ok := parent.ra.(*archive.CountingReaderAt); ok {
+			read = ca.Since()
+		}
+		in, err := c.spill(name, label, archive.Bound(s.Open(), read, parent.name, "section "+s.Name, c.opts.Limits))
 		if err != nil {
 			return nil, fmt.Errorf("decompressing section %s: %w", s.Name, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
+	"github.com/reprove/reprove/diff/archive/archivetest"
 	dt "github.com/reprove/reprove/diff/internal/difftest"
 )
 
@@ -72,7 +73,9 @@ func FuzzAr(f *testing.F) {
 }
 
 func FuzzCpio(f *testing.F) {
-	fuzzFormat(f, cpioFormat{}, dt.Cpio(dt.Entry{Name: "init", Body: []byte("#!/bin/sh\n")}, dt.Entry{Name: "l", Type: tar.TypeSymlink, Linkname: "init"}))
+	fuzzFormat(f, cpioFormat{}, dt.Cpio(dt.Entry{Name: "init", Body: []byte("#!/bin/sh\n")}, dt.Entry{Name: "l", Type: tar.TypeSymlink, Linkname: "init"}),
+		archivetest.CpioODC(archivetest.CpioEntry{Name: "init", Mode: 0o100755, Body: []byte("#!/bin/sh\n")}),
+		archivetest.CpioBinary(archivetest.CpioEntry{Name: "init", Mode: 0o100755, Body: []byte("#!/bin/sh\n")}))
 }
 
 var fuzzELF = dt.ELF(dt.ELFSpec{Text: []byte{0x90, 0xc3}, Rodata: []byte("x"), BuildID: []byte{1, 2, 3, 4}, Symbols: []string{"main"},

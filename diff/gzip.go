@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/reprove/reprove/diff/archive"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // gzipFormat compares gzip streams: header fields (mtime, name, OS, level
@@ -17,18 +15,14 @@ type gzipFormat struct{}
 func (gzipFormat) Name() string { return "gzip" }
 
 // Detect: magic 1f 8b and deflate method 8.
-func (gzipFormat) Detect(h []byte) bool {
-	return len(h) >= 10 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8
-}
+func (gzipFormat) Detect(h []byte) bool { return archive.DetectCompression(h) == archive.Gzip }
 
 func (gzipFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	return compareCompressed(c, a, b, depth, streamSpec{
-		format:   "gzip",
-		suffixes: [][2]string{{".tgz", ".tar"}, {".gz", ""}, {".z", ""}, {"-gz", ""}, {".svgz", ".svg"}},
-		header:   gzipHeader,
-		decompress: func(r io.Reader) (io.ReadCloser, error) {
-			return gzip.NewReader(r)
-		},
+		format:      "gzip",
+		suffixes:    [][2]string{{".tgz", ".tar"}, {".gz", ""}, {".z", ""}, {"-gz", ""}, {".svgz", ".svg"}},
+		header:      gzipHeader,
+		compression: archive.Gzip,
 	})
 }
 

@@ -4,17 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/ulikunitz/xz/lzma"
+	"github.com/reprove/reprove/diff/archive"
 )
-
-// lzmaMaxDict caps the dictionary a .lzma header may make the decoder
-// allocate. The header is untrusted and the format has no magic, so a few
-// bytes could otherwise claim 1.5 GiB; 64 MiB is the largest preset of xz and
-// lzma (-9e). A stream over the cap is reported as undecodable and compared
-// as bytes.
-const lzmaMaxDict = 64 << 20
 
 // lzmaFormat compares legacy .lzma ("LZMA alone") streams: properties and
 // dictionary size apart from content.
@@ -24,23 +15,7 @@ func (lzmaFormat) Name() string { return "lzma" }
 
 // Detect: the format has no magic; accept a 13-byte header with valid
 // properties, a dictionary size of 2^n or 2^n+2^(n-1) and a plausible size.
-func (lzmaFormat) Detect(h []byte) bool {
-	if len(h) < 14 || h[0] >= 9*5*5 {
-		return false
-	}
-	dict := binary.LittleEndian.Uint32(h[1:5])
-	if dict < 1<<12 || dict > 1<<30+1<<29 {
-		return false
-	}
-	ok := false
-	for n := 12; n <= 30; n++ {
-		if dict == 1<<n || dict == 1<<n+1<<(n-1) {
-			ok = true
-		}
-	}
-	size := binary.LittleEndian.Uint64(h[5:13])
-	return ok && (size == ^uint64(0) || size < 1<<42)
-}
+func (lzmaFormat) Detect(h []byte) bool { return archive.DetectCompression(h) == archive.LZMA }
 
 func (lzmaFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	return compareCompressed(c, a, b, depth, streamSpec{
@@ -64,12 +39,6 @@ func (lzmaFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 				}, 13,
 				fmt.Sprintf("LZMA compressed data, lc=%d lp=%d pb=%d, dictionary %d, uncompressed size %s", lc, lp, pb, dict, sz), nil
 		},
-		decompress: func(r io.Reader) (io.ReadCloser, error) {
-			lr, err := lzma.ReaderConfig{DictCap: lzmaMaxDict}.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			return io.NopCloser(lr), nil
-		},
+		compression: archive.LZMA,
 	})
 }

@@ -3,10 +3,14 @@ package diff
 import (
 	"archive/zip"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // member is one entry of a container (directory, tar, zip, ar, cpio) with
@@ -114,123 +118,211 @@ func modeString(m *member) string {
 	return string(t) + s[len(s)-9:]
 }
 
+// listArchive lists the archive in into l, one member an entry, with the
+// one archive reader and the comparison's limits; extra adds what the
+// format records beyond the common header. Contiguous contents are read in
+// place; others (sparse tar members) are unpacked while listing.
+func (c *comparer) listArchive(in *input, l *listing, extra func(*archive.Header, *member)) error {
+	r, err := archive.Open(in.ra, in.size, in.name, c.opts.Limits)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		h, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m := &member{name: h.Name, typ: string(h.Type), mode: h.Mode, uid: h.UID, gid: h.GID, uname: h.Uname, gname: h.Gname,
+			mtime: h.ModTime, hasOwn: h.HasOwner, hasMT: h.HasModTime, link: h.Linkname, size: h.Size}
+		if m.typ == "file" && h.Zip == nil {
+			if err := c.openEntry(in, h, m, r); err != nil {
+				return err
+			}
+		}
+		if extra != nil {
+			extra(h, m)
+		}
+		l.members = append(l.members, m)
+	}
+}
+
+// openEntry sets m.open: in place when the content is contiguous, else
+// from a copy made now.
+func (c *comparer) openEntry(in *input, h *archive.Header, m *member, r io.Reader) error {
+	if h.Offset >= 0 {
+		var err error
+		m.open, err = memberAt(in, h.Offset, h.Name, h.Size)
+		return err
+	}
+	sp, err := c.spill(joinName(in.name, h.Name), h.Name, r)
+	if err != nil {
+		return err
+	}
+	m.size = sp.size
+	m.open = func(string) (*input, error) { return sp, nil }
+	return nil
+}
+
 // compareListings compares two containers' members: order, added and
 // removed members, metadata, then the content of members that differ.
+// Nodes that only list (added, removed, metadata) are grouped when the
+// report would pass its size limit.
 func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*Node, error) {
 	var out []*Node
 	ma := c.filterMembers(la.members)
 	mb := c.filterMembers(lb.members)
 	idxA := indexMembers(ma)
 	idxB := indexMembers(mb)
-
-	// Archive-level metadata.
 	if n := c.compareMetaFields(a, b, la.format, "archive", la.extra, lb.extra); n != nil {
 		n.Name1, n.Name2 = "archive metadata", "archive metadata"
 		n.Source1, n.Source2 = a.name+" (archive metadata)", b.name+" (archive metadata)"
 		out = append(out, n)
 	}
-
-	// Order of the members both sides have.
-	if !la.ignoreOrder {
-		var oa, ob []string
-		for _, m := range ma {
-			if idxB[m.key] != nil {
-				oa = append(oa, m.key)
-			}
-		}
-		for _, m := range mb {
-			if idxA[m.key] != nil {
-				ob = append(ob, m.key)
-			}
-		}
-		if !equalStrings(oa, ob) && !c.normalized(la.orderPass) {
-			n := &Node{Source1: a.name, Source2: b.name, Name1: "file list", Name2: "file list", Kind: KindOrder, Format: "file-list"}
-			first := 0
-			for first < len(oa) && oa[first] == ob[first] {
-				first++
-			}
-			n.Comments = []string{fmt.Sprintf("members are in a different order, first at position %d: %s vs %s", first+1, oa[first], ob[first])}
-			if len(oa) <= 5000 {
-				c.linesDiff(n, oa, ob, false)
-			}
-			n.Causes = []string{"file-order"}
-			out = append(out, n)
-		}
+	if n := c.compareOrder(a, b, la, ma, mb, idxA, idxB); n != nil {
+		out = append(out, n)
 	}
-
-	// Removed and added.
-	for _, m := range ma {
-		if idxB[m.key] == nil {
-			n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, m.name), Name1: m.name, Name2: m.name, Kind: KindRemoved, Format: "file-list", Size1: m.size}
-			c.setUnified(n, "@@ -1 +0,0 @@\n-"+m.lsLine(!la.ignoreMTime)+"\n")
-			n.Comments = []string{"only in " + a.name}
-			out = append(out, n)
-		}
-	}
-	for _, m := range mb {
-		if idxA[m.key] == nil {
-			n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, m.name), Name1: m.name, Name2: m.name, Kind: KindAdded, Format: "file-list", Size2: m.size}
-			c.setUnified(n, "@@ -0,0 +1 @@\n+"+m.lsLine(!lb.ignoreMTime)+"\n")
-			n.Comments = []string{"only in " + b.name}
-			out = append(out, n)
-		}
-	}
-
-	// Metadata and content of common members, in the left side's order.
+	var ps []pending
+	ps = append(ps, c.onlyIn(a, b, ma, idxB, KindRemoved, !la.ignoreMTime)...)
+	ps = append(ps, c.onlyIn(a, b, mb, idxA, KindAdded, !lb.ignoreMTime)...)
 	var contentPairs [][2]*member
-	metaNodes := map[string]*Node{}
 	for _, m := range ma {
 		o := idxB[m.key]
 		if o == nil {
 			continue
 		}
-		if n := c.compareMemberMeta(a, b, la, m, o); n != nil {
-			out = append(out, n)
-			metaNodes[m.key] = n
+		if p, ok := c.memberMeta(a, b, la, m, o); ok {
+			ps = append(ps, p)
 		}
 		if m.typ == o.typ && (m.typ == "file" || m.typ == "hardlink" && m.size > 0) {
 			contentPairs = append(contentPairs, [2]*member{m, o})
 		}
 	}
-	for _, p := range contentPairs {
+	nodes, metaNodes := c.emitGrouped(a, b, ps)
+	out = append(out, nodes...)
+	content, err := c.compareContents(a, b, la.format, contentPairs, metaNodes, depth)
+	return append(out, content...), err
+}
+
+// compareOrder is the node for members both sides have in another order.
+func (c *comparer) compareOrder(a, b *input, la *listing, ma, mb []*member, idxA, idxB map[string]*member) *Node {
+	if la.ignoreOrder {
+		return nil
+	}
+	var oa, ob []string
+	for _, m := range ma {
+		if idxB[m.key] != nil {
+			oa = append(oa, m.key)
+		}
+	}
+	for _, m := range mb {
+		if idxA[m.key] != nil {
+			ob = append(ob, m.key)
+		}
+	}
+	if equalStrings(oa, ob) || c.normalized(la.orderPass) {
+		return nil
+	}
+	n := &Node{Source1: a.name, Source2: b.name, Name1: "file list", Name2: "file list", Kind: KindOrder, Format: "file-list"}
+	first := 0
+	for first < len(oa) && oa[first] == ob[first] {
+		first++
+	}
+	n.Comments = []string{fmt.Sprintf("members are in a different order, first at position %d: %s vs %s", first+1, oa[first], ob[first])}
+	if len(oa) <= 5000 {
+		c.linesDiff(n, oa, ob, false)
+	}
+	n.Causes = []string{"file-order"}
+	return n
+}
+
+// onlyIn lists the members of ms the other side lacks, as nodes of kind.
+func (c *comparer) onlyIn(a, b *input, ms []*member, other map[string]*member, kind Kind, mtime bool) []pending {
+	var out []pending
+	side, sign, hunk := a.name, "-", "@@ -1 +0,0 @@\n"
+	if kind == KindAdded {
+		side, sign, hunk = b.name, "+", "@@ -0,0 +1 @@\n"
+	}
+	for _, m := range ms {
+		if other[m.key] != nil {
+			continue
+		}
+		m := m
+		out = append(out, pending{kind: kind, sig: "only in " + side, name: m.name, cost: costOf(m.name, 2, 0), build: func() *Node {
+			n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, m.name), Name1: m.name, Name2: m.name, Kind: kind, Format: "file-list"}
+			if kind == KindAdded {
+				n.Size2 = m.size
+			} else {
+				n.Size1 = m.size
+			}
+			c.setUnified(n, hunk+sign+m.lsLine(mtime)+"\n")
+			n.Comments = []string{"only in " + side}
+			return n
+		}})
+	}
+	return out
+}
+
+// compareContents compares the content of member pairs, in order; a
+// pair whose stored bytes differ with equal content is said on its
+// metadata node when it has one.
+func (c *comparer) compareContents(a, b *input, format string, pairs [][2]*member, metaNodes map[string]*Node, depth int) ([]*Node, error) {
+	var out []*Node
+	for i, p := range pairs {
 		if err := c.ctx.Err(); err != nil {
 			return nil, err
+		}
+		if c.overBudget() {
+			out = append(out, c.notCompared(a, b, len(pairs)-i))
+			break
 		}
 		m, o := p[0], p[1]
 		if m.same != nil && m.size == o.size && m.same(o) {
 			continue
 		}
-		ia, err := m.open(joinName(a.name, m.name))
-		if err != nil {
-			return nil, fmt.Errorf("reading member %s of %s: %w", m.name, a.name, err)
-		}
-		ib, err := o.open(joinName(b.name, o.name))
-		if err != nil {
-			return nil, fmt.Errorf("reading member %s of %s: %w", o.name, b.name, err)
-		}
-		ia.label, ib.label = m.name, o.name
-		n, err := c.compare(ia, ib, depth+1)
-		if err == nil && n == nil && m.compressed != nil && o.compressed != nil {
-			n, err = c.compareStored(m, o, ia, ib, la.format)
-		}
-		ia.done()
-		ib.done()
+		n, err := c.compareMembers(a, b, m, o, format, depth)
 		if err != nil {
 			return nil, err
 		}
 		if n != nil && n.Kind == KindMetadata && metaNodes[m.key] != nil {
-			// The stored bytes differ with equal content: say so on the
-			// member's metadata node rather than in a second node.
 			meta := metaNodes[m.key]
 			meta.Comments = append(meta.Comments, n.Comments...)
 			addCause(meta, n.Causes...)
 			continue
 		}
 		if n != nil {
+			c.account(n)
 			out = append(out, n)
 		}
 	}
 	return out, nil
+}
+
+// compareMembers compares the content of one pair of members.
+func (c *comparer) compareMembers(a, b *input, m, o *member, format string, depth int) (*Node, error) {
+	ia, err := m.open(joinName(a.name, m.name))
+	if err != nil {
+		return nil, fmt.Errorf("reading member %s of %s: %w", m.name, a.name, err)
+	}
+	ib, err := o.open(joinName(b.name, o.name))
+	if err != nil {
+		ia.done()
+		return nil, fmt.Errorf("reading member %s of %s: %w", o.name, b.name, err)
+	}
+	ia.label, ib.label = m.name, o.name
+	n, err := c.compare(ia, ib, depth+1)
+	if err == nil && n == nil && m.compressed != nil && o.compressed != nil {
+		n, err = c.compareStored(m, o, ia, ib, format)
+	}
+	ia.done()
+	ib.done()
+	return n, err
 }
 
 // compareStored reports members whose content is equal but whose stored
@@ -267,25 +359,49 @@ func (c *comparer) filterMembers(ms []*member) []*member {
 	return out
 }
 
-// indexMembers maps each member by name; a repeated name gets "#2", "#3".
+// indexMembers maps each member by name; a repeated name gets "#2", "#3"
+// in order. It is linear in the members however many share a name: each
+// name remembers the last number it gave.
 func indexMembers(ms []*member) map[string]*member {
 	idx := make(map[string]*member, len(ms))
+	last := make(map[string]int, len(ms))
 	for _, m := range ms {
 		k := m.name
-		for i := 2; idx[k] != nil; i++ {
-			k = fmt.Sprintf("%s#%d", m.name, i)
+		n := last[m.name]
+		for n > 0 || idx[k] != nil {
+			n++
+			k = m.name + "#" + strconv.Itoa(n)
+			if idx[k] == nil {
+				break
+			}
 		}
+		last[m.name] = max(n, 1)
 		m.key = k
 		idx[k] = m
 	}
 	return idx
 }
 
-// compareMemberMeta reports differences in type, mode, owner, mtime, link
-// target and format-specific fields of one member.
-func (c *comparer) compareMemberMeta(a, b *input, l *listing, m, o *member) *Node {
-	var comments []string
-	var causes []string
+// memberMeta reports differences in type, mode, owner, mtime, link target
+// and format-specific fields of one member, as a pending node.
+func (c *comparer) memberMeta(a, b *input, l *listing, m, o *member) (pending, bool) {
+	comments, causes := c.metaDiff(l, m, o)
+	if len(comments) == 0 {
+		return pending{}, false
+	}
+	build := func() *Node {
+		n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, o.name), Name1: m.name, Name2: o.name, Kind: KindMetadata, Format: "file-list", Comments: comments}
+		c.setUnified(n, "@@ -1 +1 @@\n-"+m.lsLine(!l.ignoreMTime)+"\n+"+o.lsLine(!l.ignoreMTime)+"\n")
+		addCause(n, causes...)
+		sort.Strings(n.Causes)
+		return n
+	}
+	return pending{kind: KindMetadata, sig: metaSignature(comments), name: m.name, key: m.key, causes: causes,
+		cost: costOf(m.name, 4, len(comments)*48), build: build}, true
+}
+
+// metaDiff lists what differs in one member's metadata, and the causes.
+func (c *comparer) metaDiff(l *listing, m, o *member) (comments, causes []string) {
 	if m.typ != o.typ {
 		comments = append(comments, fmt.Sprintf("type: %s → %s", m.typ, o.typ))
 	} else if m.typ != "file" && m.typ != "dir" && m.size != o.size {
@@ -308,16 +424,7 @@ func (c *comparer) compareMemberMeta(a, b *input, l *listing, m, o *member) *Nod
 		causes = append(causes, classifyText([]string{m.link}, []string{o.link})...)
 	}
 	fc, fcauses := c.diffMetaFields(m.extra, o.extra)
-	comments = append(comments, fc...)
-	causes = append(causes, fcauses...)
-	if len(comments) == 0 {
-		return nil
-	}
-	n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, o.name), Name1: m.name, Name2: o.name, Kind: KindMetadata, Format: "file-list", Comments: comments}
-	c.setUnified(n, "@@ -1 +1 @@\n-"+m.lsLine(!l.ignoreMTime)+"\n+"+o.lsLine(!l.ignoreMTime)+"\n")
-	addCause(n, causes...)
-	sort.Strings(n.Causes)
-	return n
+	return append(comments, fc...), append(causes, fcauses...)
 }
 
 func (c *comparer) diffMetaFields(fa, fb []metaField) (comments, causes []string) {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // Options tunes one comparison. The zero value of every field means its
@@ -14,6 +16,7 @@ type Options struct {
 	Name1, Name2 string
 	// MaxDepth bounds how deep containers are opened; deeper pairs are
 	// compared as bytes and the limit is stated in Summary.Limits.
+	// Default: Limits.MaxDepth.
 	MaxDepth int
 	// MaxReportSize bounds the bytes of diff text (unified and hex) kept in
 	// the whole tree; past it, nodes keep their comments but drop the text.
@@ -36,13 +39,18 @@ type Options struct {
 	// whose unpacking would pass it is compared as bytes and the limit is
 	// stated in Summary.Limits.
 	MaxTempSize int64
+	// Limits bound what reading the inputs' archives and compressed
+	// streams may cost (archive.Limits); zero fields take defaults. A pair
+	// past a limit is compared as bytes and the limit is stated in
+	// Summary.Limits.
+	Limits archive.Limits
 	// Progress, when set, is called with the member being compared.
 	Progress func(stage, name string)
 }
 
 // Defaults used for zero Options fields.
 const (
-	DefaultMaxDepth      = 32
+	DefaultMaxDepth      = archive.DefaultMaxDepth
 	DefaultMaxReportSize = 64 << 20
 	DefaultMaxDiffLines  = 2000
 	DefaultContext       = 7
@@ -63,8 +71,9 @@ func DefaultOptions() Options {
 
 func (o Options) withDefaults(a, b string) Options {
 	d := DefaultOptions()
+	o.Limits = o.Limits.WithDefaults()
 	if o.MaxDepth <= 0 {
-		o.MaxDepth = d.MaxDepth
+		o.MaxDepth = int(o.Limits.MaxDepth)
 	}
 	if o.MaxReportSize <= 0 {
 		o.MaxReportSize = d.MaxReportSize

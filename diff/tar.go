@@ -1,13 +1,12 @@
 package diff
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // tarFormat compares tar archives (v7, ustar, PAX and GNU headers). Member
@@ -17,32 +16,7 @@ type tarFormat struct{}
 func (tarFormat) Name() string { return "tar" }
 
 // Detect: "ustar" magic at offset 257, or a v7 header whose checksum holds.
-func (tarFormat) Detect(h []byte) bool {
-	if len(h) < 512 {
-		return false
-	}
-	if bytes.HasPrefix(h[257:], []byte("ustar")) {
-		return tarChecksumOK(h[:512])
-	}
-	return h[0] != 0 && tarChecksumOK(h[:512])
-}
-
-func tarChecksumOK(blk []byte) bool {
-	field := strings.TrimRight(strings.TrimLeft(string(blk[148:156]), " \x00"), " \x00")
-	want, err := strconv.ParseInt(field, 8, 64)
-	if err != nil || field == "" {
-		return false
-	}
-	var unsigned, signed int64
-	for i, x := range blk {
-		if i >= 148 && i < 156 {
-			x = ' '
-		}
-		unsigned += int64(x)
-		signed += int64(int8(x))
-	}
-	return want == unsigned || want == signed
-}
+func (tarFormat) Detect(h []byte) bool { return archive.IsTarHeader(h) }
 
 func (tarFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	la, lb, err := listBoth(c, a, b, listTar)
@@ -72,14 +46,10 @@ func (c *comparer) compareArchives(a, b *input, la, lb *listing, format string, 
 	return wrap(a, b, format, details), nil
 }
 
-// memberAt returns an opener for a member whose data starts at sr's
-// current offset in the archive in and runs size bytes, read in place.
-func memberAt(in *input, sr io.Seeker, member string, size int64) (func(string) (*input, error), error) {
-	off, err := sr.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return nil, err
-	}
-	if off+size > in.size {
+// memberAt returns an opener for a member whose data starts at off in the
+// archive in and runs size bytes, read in place.
+func memberAt(in *input, off int64, member string, size int64) (func(string) (*input, error), error) {
+	if off < 0 || size < 0 || off+size > in.size {
 		return nil, fmt.Errorf("member %s: data runs past the end of the archive", member)
 	}
 	return func(name string) (*input, error) {
@@ -106,83 +76,37 @@ func listBoth(c *comparer, a, b *input, list func(*comparer, *input) (*listing, 
 	return la, lb, nil
 }
 
-var tarTypes = map[byte]string{
-	tar.TypeReg: "file", tar.TypeRegA: "file", tar.TypeGNUSparse: "file", tar.TypeCont: "file",
-	tar.TypeDir: "dir", tar.TypeSymlink: "symlink", tar.TypeLink: "hardlink",
-	tar.TypeChar: "char", tar.TypeBlock: "block", tar.TypeFifo: "fifo",
-}
-
-// paxStandard are PAX records archive/tar folds into Header fields.
-var paxStandard = map[string]bool{"path": true, "linkpath": true, "size": true, "uid": true, "gid": true,
-	"uname": true, "gname": true, "mtime": true, "atime": true, "ctime": true}
-
 func listTar(c *comparer, in *input) (*listing, error) {
 	l := &listing{format: "tar", mtimePass: "tar-mtime", ownerPass: "tar-owner", orderPass: "tar-order"}
-	sr := in.reader()
-	tr := tar.NewReader(sr)
-	for {
-		if err := c.ctx.Err(); err != nil {
-			return nil, err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading tar header after %d members: %w", len(l.members), err)
-		}
-		m := &member{name: hdr.Name, mode: hdr.FileInfo().Mode(), uid: hdr.Uid, gid: hdr.Gid,
-			uname: hdr.Uname, gname: hdr.Gname, mtime: hdr.ModTime, hasOwn: true, hasMT: true,
-			link: hdr.Linkname, size: hdr.Size}
-		m.typ = tarTypes[hdr.Typeflag]
-		if m.typ == "" {
-			m.typ = "other"
-			m.extra = append(m.extra, metaField{key: "typeflag", value: strconv.Quote(string(hdr.Typeflag))})
-		}
-		m.extra = append(m.extra, metaField{key: "header", value: hdr.Format.String(), cause: "archive-format"})
-		if !hdr.AccessTime.IsZero() {
-			m.extra = append(m.extra, metaField{key: "atime", value: hdr.AccessTime.UTC().Format("2006-01-02T15:04:05.999999999Z"), cause: "timestamps", pass: "tar-mtime"})
-		}
-		if !hdr.ChangeTime.IsZero() {
-			m.extra = append(m.extra, metaField{key: "ctime", value: hdr.ChangeTime.UTC().Format("2006-01-02T15:04:05.999999999Z"), cause: "timestamps", pass: "tar-mtime"})
-		}
+	return l, c.listArchive(in, l, tarExtra)
+}
+
+// tarExtra adds the tar header's own metadata: its format, atime and ctime,
+// device numbers and PAX records.
+func tarExtra(h *archive.Header, m *member) {
+	if m.typ == "other" {
+		m.extra = append(m.extra, metaField{key: "typeflag", value: strconv.Quote(string(h.Tar.Typeflag))})
+	}
+	device := func() {
 		if m.typ == "char" || m.typ == "block" {
-			m.extra = append(m.extra, metaField{key: "device", value: fmt.Sprintf("%d,%d", hdr.Devmajor, hdr.Devminor)})
+			m.extra = append(m.extra, metaField{key: "device", value: fmt.Sprintf("%d,%d", h.Devmajor, h.Devminor)})
 		}
-		sparse := hdr.Typeflag == tar.TypeGNUSparse
-		var keys []string
-		for k := range hdr.PAXRecords {
-			if strings.HasPrefix(k, "GNU.sparse.") {
-				sparse = true
-				continue
-			}
-			if !paxStandard[k] {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+	}
+	for _, f := range h.Extra {
+		switch {
+		case f.Key == "header":
+			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: "archive-format"})
+		case f.Key == "atime" || f.Key == "ctime":
+			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: "timestamps", pass: "tar-mtime"})
+		case strings.HasPrefix(f.Key, "pax:"):
+			device()
+			device = func() {}
 			cause := ""
-			if strings.Contains(k, "time") {
+			if strings.Contains(f.Key, "time") {
 				cause = "timestamps"
 			}
-			m.extra = append(m.extra, metaField{key: "pax:" + k, value: strconv.Quote(hdr.PAXRecords[k]), cause: cause})
+			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: cause})
 		}
-		if m.typ == "file" {
-			if sparse {
-				// Sparse data is not contiguous: unpack it, holes filled.
-				name := joinName(in.name, hdr.Name)
-				sp, err := c.spill(name, hdr.Name, tr)
-				if err != nil {
-					return nil, err
-				}
-				m.size = sp.size
-				m.open = func(string) (*input, error) { return sp, nil }
-			} else if m.open, err = memberAt(in, sr, hdr.Name, hdr.Size); err != nil {
-				return nil, err
-			}
-		}
-		l.members = append(l.members, m)
 	}
-	return l, nil
+	device()
 }

@@ -1,12 +1,9 @@
 package diff
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/ulikunitz/xz"
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // xzFormat compares xz streams: integrity check type apart from content.
@@ -14,10 +11,8 @@ type xzFormat struct{}
 
 func (xzFormat) Name() string { return "xz" }
 
-var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
-
 // Detect: the xz stream header magic.
-func (xzFormat) Detect(h []byte) bool { return len(h) >= 12 && bytes.HasPrefix(h, xzMagic) }
+func (xzFormat) Detect(h []byte) bool { return archive.DetectCompression(h) == archive.XZ }
 
 var xzChecks = map[byte]string{0: "none", 1: "CRC32", 4: "CRC64", 10: "SHA-256"}
 
@@ -35,12 +30,6 @@ func (xzFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 			}
 			return []metaField{{key: "check", value: check, cause: "compression"}}, 12, "XZ compressed data, checksum " + check, nil
 		},
-		decompress: func(r io.Reader) (io.ReadCloser, error) {
-			xr, err := xz.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			return io.NopCloser(xr), nil
-		},
+		compression: archive.XZ,
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // zipFormat compares zip archives and their families (jar, whl, apk, epub,
@@ -20,12 +22,7 @@ func (zipFormat) Name() string { return "zip" }
 
 // Detect: a local file header or an empty archive's end record, optionally
 // after jmod's "JM\x01\x00".
-func (zipFormat) Detect(h []byte) bool {
-	if bytes.HasPrefix(h, []byte("JM\x01\x00")) {
-		h = h[4:]
-	}
-	return bytes.HasPrefix(h, []byte("PK\x03\x04")) || bytes.HasPrefix(h, []byte("PK\x05\x06"))
-}
+func (zipFormat) Detect(h []byte) bool { return archive.IsZip(h) }
 
 func (zipFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	la, lb, err := listBoth(c, a, b, listZip)
@@ -72,77 +69,86 @@ func hasSuffixMember(r *zip.Reader, suffix string) bool {
 var zipMethods = map[uint16]string{zip.Store: "stored", zip.Deflate: "deflate", 12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz"}
 
 func listZip(c *comparer, in *input) (*listing, error) {
-	ra, size := in.ra, in.size
+	ra := in.ra
 	head, err := in.head(4)
 	if err != nil {
 		return nil, err
 	}
 	prefix := bytes.Equal(head, []byte("JM\x01\x00"))
 	if prefix {
-		ra, size = io.NewSectionReader(in.ra, 4, in.size-4), in.size-4
+		ra = io.NewSectionReader(in.ra, 4, in.size-4)
 	}
-	r, err := zip.NewReader(ra, size)
+	counted := &archive.CountingReaderAt{R: in.ra} // members are bounded by the bytes they inflate from
+	r, err := archive.Open(counted, in.size, in.name, c.opts.Limits)
 	if err != nil {
 		return nil, err
 	}
-	l := &listing{format: zipFamily(prefix, r), mtimePass: "zip-mtime", orderPass: "zip-order"}
-	l.extra = []metaField{{key: "archive comment", value: fmt.Sprintf("%q", r.Comment), cause: "archive-format"}}
-	for _, f := range r.File {
-		f := f
-		m := &member{name: f.Name, mode: f.Mode(), mtime: f.Modified, hasMT: true, size: int64(f.UncompressedSize64)}
-		switch {
-		case f.Mode().IsDir():
-			m.typ = "dir"
-		case f.Mode()&(1<<27) != 0: // fs.ModeSymlink
-			m.typ = "symlink"
-		default:
-			m.typ = "file"
-		}
-		method := zipMethods[f.Method]
-		if method == "" {
-			method = fmt.Sprint(f.Method)
-		}
-		m.extra = append(m.extra,
-			metaField{key: "method", value: method, cause: "compression"},
-			metaField{key: "created by", value: fmt.Sprintf("%d.%d/%s", f.CreatorVersion&0xff/10, f.CreatorVersion&0xff%10, zipHost(f.CreatorVersion>>8)), cause: "archive-format"},
-			metaField{key: "flags", value: fmt.Sprintf("0x%04x", f.Flags), cause: "archive-format"},
-		)
-		if f.Comment != "" {
-			m.extra = append(m.extra, metaField{key: "comment", value: fmt.Sprintf("%q", f.Comment)})
-		}
-		m.extra = append(m.extra, zipExtraFields(f.Extra)...)
-		if m.typ == "symlink" {
-			rc, err := f.Open()
-			if err == nil {
-				target, _ := io.ReadAll(io.LimitReader(rc, 4096))
-				rc.Close()
-				m.link = string(target)
-			}
-		}
-		if m.typ == "file" {
-			m.same = func(o *member) bool {
-				return o.zf != nil && f.Method == o.zf.Method && f.CRC32 == o.zf.CRC32 && f.CompressedSize64 == o.zf.CompressedSize64 && sameRaw(f, o.zf)
-			}
-			m.zf = f
-			m.open = func(name string) (*input, error) {
-				rc, err := f.Open()
-				if err != nil {
-					return nil, err
-				}
-				defer rc.Close()
-				return c.spill(name, f.Name, rc)
-			}
-			m.compressed = func() (*input, error) {
-				off, err := f.DataOffset()
-				if err != nil {
-					return nil, err
-				}
-				return &input{name: f.Name, size: int64(f.CompressedSize64), ra: io.NewSectionReader(ra, off, int64(f.CompressedSize64))}, nil
-			}
-		}
-		l.members = append(l.members, m)
+	defer r.Close()
+	zr := r.ZipReader()
+	if zr == nil {
+		return nil, fmt.Errorf("%s is not a zip archive", in.name)
 	}
-	return l, nil
+	l := &listing{format: zipFamily(prefix, zr), mtimePass: "zip-mtime", orderPass: "zip-order"}
+	l.extra = []metaField{{key: "archive comment", value: fmt.Sprintf("%q", zr.Comment), cause: "archive-format"}}
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return nil, err
+		}
+		h, err := r.Next()
+		if err == io.EOF {
+			return l, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.members = append(l.members, zipMember(c, h, ra, counted))
+	}
+}
+
+// zipMember makes a member of a zip entry: its metadata, and openers that
+// decompress it (counted against the limits) or read its stored bytes.
+func zipMember(c *comparer, h *archive.Header, ra io.ReaderAt, counted *archive.CountingReaderAt) *member {
+	f := h.Zip
+	m := &member{name: f.Name, typ: string(h.Type), mode: f.Mode(), mtime: f.Modified, hasMT: true, size: int64(f.UncompressedSize64), link: h.Linkname}
+	if m.typ != "dir" && m.typ != "symlink" {
+		m.typ = "file"
+	}
+	method := zipMethods[f.Method]
+	if method == "" {
+		method = fmt.Sprint(f.Method)
+	}
+	m.extra = append(m.extra,
+		metaField{key: "method", value: method, cause: "compression"},
+		metaField{key: "created by", value: fmt.Sprintf("%d.%d/%s", f.CreatorVersion&0xff/10, f.CreatorVersion&0xff%10, zipHost(f.CreatorVersion>>8)), cause: "archive-format"},
+		metaField{key: "flags", value: fmt.Sprintf("0x%04x", f.Flags), cause: "archive-format"},
+	)
+	if f.Comment != "" {
+		m.extra = append(m.extra, metaField{key: "comment", value: fmt.Sprintf("%q", f.Comment)})
+	}
+	m.extra = append(m.extra, zipExtraFields(f.Extra)...)
+	if m.typ != "file" {
+		return m
+	}
+	m.same = func(o *member) bool {
+		return o.zf != nil && f.Method == o.zf.Method && f.CRC32 == o.zf.CRC32 && f.CompressedSize64 == o.zf.CompressedSize64 && sameRaw(f, o.zf)
+	}
+	m.zf = f
+	m.open = func(name string) (*input, error) {
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return c.spill(name, f.Name, archive.Bound(rc, counted.Since(), name, "", c.opts.Limits))
+	}
+	m.compressed = func() (*input, error) {
+		off, err := f.DataOffset()
+		if err != nil {
+			return nil, err
+		}
+		return &input{name: f.Name, size: int64(f.CompressedSize64), ra: io.NewSectionReader(ra, off, int64(f.CompressedSize64))}, nil
+	}
+	return m
 }
 
 // sameRaw reports whether two zip members store the same bytes.

@@ -1,12 +1,9 @@
 package diff
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/klauspost/compress/zstd"
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // zstdFormat compares Zstandard frames: frame header flags apart from content.
@@ -14,10 +11,8 @@ type zstdFormat struct{}
 
 func (zstdFormat) Name() string { return "zstd" }
 
-var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-
 // Detect: the zstd frame magic.
-func (zstdFormat) Detect(h []byte) bool { return len(h) >= 6 && bytes.HasPrefix(h, zstdMagic) }
+func (zstdFormat) Detect(h []byte) bool { return archive.DetectCompression(h) == archive.Zstd }
 
 func (zstdFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	return compareCompressed(c, a, b, depth, streamSpec{
@@ -49,12 +44,6 @@ func (zstdFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 			}
 			return fields, 5, "Zstandard compressed data", nil
 		},
-		decompress: func(r io.Reader) (io.ReadCloser, error) {
-			d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(1<<30))
-			if err != nil {
-				return nil, err
-			}
-			return d.IOReadCloser(), nil
-		},
+		compression: archive.Zstd,
 	})
 }

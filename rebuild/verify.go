@@ -74,7 +74,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 		Tool:            opts.Tool,
 		Name:            m.Name,
 		Manifest:        report.Manifest{Path: m.Path, Digest: opts.ManifestDigest, Body: m},
-		Artifact:        report.Artifact{URI: m.Artifact.URI, Digest: m.Artifact.Digest, Member: m.Artifact.Member},
+		Artifact:        report.Artifact{URI: m.Artifact.URI, Digest: m.Artifact.Digest, Declared: m.Artifact.Digest, Member: m.Artifact.Member},
 		Builder:         report.Builder{Image: m.Builder.Image},
 		StartedAt:       opts.now().UTC(),
 		FirstDifference: -1,
@@ -83,6 +83,9 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 	}
 	if opts.Backend != nil {
 		res.Backend = opts.Backend.Name()
+	}
+	if opts.Fetcher != nil {
+		res.Offline = opts.Fetcher.Offline()
 	}
 	if i := strings.LastIndex(m.Builder.Image, "@"); i >= 0 {
 		res.Builder.Digest = m.Builder.Image[i+1:]
@@ -141,11 +144,12 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			return err
 		}
 		opts.step("fetch", "builder image %s", m.Builder.Image)
-		image, err = opts.Fetcher.FetchImage(ctx, resolveLayout(m.Builder.Image, m.Dir))
+		image, err = opts.Fetcher.FetchImage(ctx, resolveLayout(m.Builder.Image, m.Dir), m.Dir)
 		if err != nil {
 			return fmt.Errorf("builder.image: %w", err)
 		}
 		res.Builder.Digest = image.Digest
+		res.Quarantined = append(res.Quarantined, image.Quarantined...)
 		return nil
 	})
 	if err != nil {
@@ -198,13 +202,26 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	})
 }
 
+// fetchArtifact reads the published artifact from its URI again (never
+// from the cache, unless --offline) and hashes the bytes that will be
+// compared, in this run.
 func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res *report.Result) (string, error) {
 	opts.step("fetch", "artifact %s", m.Artifact.URI)
-	item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: m.Artifact.URI, Digest: m.Artifact.Digest, Dir: m.Dir})
-	if err != nil {
+	item, err := opts.Fetcher.Fetch(ctx, fetch.Request{
+		URI: m.Artifact.URI, Digest: m.Artifact.Digest, Dir: m.Dir,
+		Size: int64(m.Artifact.Size), Fresh: !opts.Fetcher.Offline(),
+	})
+	var dm *fetch.DigestMismatchError
+	switch {
+	case errors.As(err, &dm):
+		return "", fmt.Errorf("artifact: the artifact at %s no longer matches the declared digest: it was replaced or corrupted (declared %s, fetched %s): %w",
+			m.Artifact.URI, dm.Want, dm.Got, fetch.ErrDigestMismatch)
+	case err != nil:
+		res.Quarantined = append(res.Quarantined, fetch.Quarantined(err)...)
 		return "", fmt.Errorf("artifact: %w", err)
 	}
-	res.Artifact.Digest = item.Digest
+	res.Artifact.Digest, res.Artifact.Source, res.Artifact.FetchedAt = item.Digest, item.Source, opts.now().UTC()
+	res.Quarantined = append(res.Quarantined, item.Quarantined...)
 	path := item.Path
 	if m.Artifact.Member != "" {
 		path, err = opts.Fetcher.Member(ctx, item.Path, m.Artifact.Member)
@@ -216,6 +233,10 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 	if err != nil {
 		return "", fmt.Errorf("artifact: %w", err)
 	}
+	if m.Artifact.Member == "" && d != m.Artifact.Digest {
+		return "", fmt.Errorf("artifact: %s changed in the cache after it was fetched and hashed (now %s, declared %s): another process is writing the cache folder %s; make it private to this user: %w",
+			path, d, m.Artifact.Digest, opts.Cache.Root, fetch.ErrDigestMismatch)
+	}
 	res.Artifact.File = &report.File{Path: path, Digest: d, Size: size}
 	return path, nil
 }
@@ -225,10 +246,12 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 	byDest := map[string]string{}
 	for i, s := range m.Sources {
 		opts.step("fetch", "source %s", s.URI)
-		item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dir: m.Dir, Unpack: s.Unpack})
+		item, err := opts.Fetcher.Fetch(ctx, fetch.Request{URI: s.URI, Digest: s.Digest, Rev: s.Rev, Dir: m.Dir, Unpack: s.Unpack, Size: int64(s.Size)})
 		if err != nil {
+			res.Quarantined = append(res.Quarantined, fetch.Quarantined(err)...)
 			return nil, fmt.Errorf("sources[%d]: %w", i, err)
 		}
+		res.Quarantined = append(res.Quarantined, item.Quarantined...)
 		res.Inputs[i].URI = item.URI
 		if strings.HasPrefix(item.Digest, "sha256:") {
 			res.Inputs[i].Digest = item.Digest
@@ -247,10 +270,11 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 			return nil, fmt.Errorf("deps[%d].kind: no resolver for %q in this reprove", i, d.Kind)
 		}
 		opts.step("fetch", "%s dependencies of %s", d.Kind, d.Source)
-		item, err := r.Resolve(ctx, opts.Cache, fetch.DepsRequest{SourceDir: byDest[d.Source], Dir: d.Dir, Dest: d.Dest})
+		item, err := r.Resolve(ctx, opts.Cache, fetch.DepsRequest{SourceDir: byDest[d.Source], Dir: d.Dir, Dest: d.Dest, Offline: opts.Fetcher.Offline()})
 		if err != nil {
 			return nil, fmt.Errorf("deps[%d]: %w", i, err)
 		}
+		res.Quarantined = append(res.Quarantined, item.Quarantined...)
 		in := &res.Inputs[len(m.Sources)+i]
 		in.Digest = item.Digest
 		if item.URI != "" {
@@ -273,6 +297,9 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		}
 		res.Rebuilt = &report.File{Path: rebuilt, Digest: d, Size: size}
 		if d == res.Artifact.File.Digest {
+			// The rebuilt bytes equal the compared bytes, which were hashed
+			// in this run and (for a whole artifact) equal the declared
+			// digest: fetchArtifact refuses anything else.
 			res.Verdict = report.Reproducible
 			return nil
 		}
@@ -371,7 +398,8 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned), errors.Is(err, ErrUsage):
+	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned),
+		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage):
 		return 2
 	default:
 		return 3

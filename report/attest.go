@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	slsaprov "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	vsa "github.com/in-toto/attestation/go/predicates/vsa/v1"
@@ -292,9 +293,9 @@ func verificationSummary(res *Result) (*ita.Statement, error) {
 	if res.IsDiff() {
 		return nil, errors.New("a plain diff verifies nothing; attest the result of reprove verify")
 	}
-	subject, err := descriptor(artifactName(res, false), res.Artifact.Digest)
+	subject, err := comparedSubject(res, result == "PASSED")
 	if err != nil {
-		return nil, fmt.Errorf("artifact.digest: %w", err)
+		return nil, err
 	}
 	if res.FinishedAt.IsZero() {
 		return nil, errors.New("the result has no finishedAt time to state as timeVerified")
@@ -332,7 +333,45 @@ func verificationSummary(res *Result) (*ita.Statement, error) {
 	if v, ok := m["verifier"].(map[string]any); ok {
 		v["version"] = map[string]any{toolName(res): toolVersion(res)}
 	}
+	// Where the compared bytes came from in this run (an extension field:
+	// VSA v1 has none for it): a nightly job's PASSED from the network is
+	// not the same statement as one from a cache (--offline).
+	ext := map[string]any{"offline": res.Offline, "artifactSource": res.Artifact.Source}
+	if !res.Artifact.FetchedAt.IsZero() {
+		ext["artifactFetchedAt"] = res.Artifact.FetchedAt.UTC().Format(time.RFC3339Nano)
+	}
+	m["reprove"] = ext
 	return statement(subject, PredicateVerificationSummary, m)
+}
+
+// comparedSubject is what a verification summary is about: the bytes that
+// were compared, named by the digest computed over them in this run (the
+// member's, when one member of an archive was compared). A PASSED statement
+// also needs those bytes to be the rebuilt ones and, for a whole artifact,
+// the declared ones: a result that does not say so is refused rather than
+// signed.
+func comparedSubject(res *Result, passed bool) (*ita.ResourceDescriptor, error) {
+	f := res.Artifact.File
+	if f == nil || f.Digest == "" {
+		return nil, errors.New("the result names no digest computed over the compared artifact (artifact.file.digest), so there is no subject to attest")
+	}
+	name := artifactName(res, false)
+	if res.Artifact.Member != "" {
+		name += "#" + res.Artifact.Member
+	}
+	if passed {
+		if res.Artifact.Member == "" && (f.Digest != res.Artifact.Digest || (res.Artifact.Declared != "" && f.Digest != res.Artifact.Declared)) {
+			return nil, fmt.Errorf("refusing a PASSED attestation: the compared bytes (%s) are not the declared artifact (%s)", f.Digest, res.Artifact.Declared)
+		}
+		if res.Verdict == Reproducible && (res.Rebuilt == nil || res.Rebuilt.Digest != f.Digest) {
+			return nil, fmt.Errorf("refusing a PASSED attestation: the rebuilt output's digest is not the compared artifact's (%s)", f.Digest)
+		}
+	}
+	subject, err := descriptor(name, f.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("artifact.file.digest: %w", err)
+	}
+	return subject, nil
 }
 
 // provenance is the SLSA Provenance v1 statement about the rebuilt output.
@@ -555,6 +594,40 @@ func toolVersion(res *Result) string {
 		return res.Tool.Version
 	}
 	return "devel"
+}
+
+// ErrNotAsExpected is wrapped when a valid statement does not say what
+// its checker asked for (another subject, another verification result).
+var ErrNotAsExpected = errors.New("the attestation does not say what was expected")
+
+// Expect checks what a verified statement says: with digest set
+// ("sha256:…"), that it is one of its subjects; with result set ("PASSED"
+// or "FAILED"), that it is a verification summary with that result.
+// Failures wrap ErrNotAsExpected.
+func (v *VerifiedStatement) Expect(digest, result string) error {
+	if digest != "" {
+		alg, hex, _ := strings.Cut(digest, ":")
+		found := false
+		var have []string
+		for _, s := range v.Subjects {
+			if s.Digest[alg] == hex {
+				found = true
+			}
+			have = append(have, s.Name+" "+alg+":"+s.Digest[alg])
+		}
+		if !found {
+			return fmt.Errorf("%w: the artifact (%s) is not a subject of the statement (it is about %s)", ErrNotAsExpected, digest, strings.Join(have, ", "))
+		}
+	}
+	if result != "" {
+		if v.PredicateType != PredicateVerificationSummary {
+			return fmt.Errorf("%w: a %s result was expected, but the statement is a %s, not a verification summary", ErrNotAsExpected, result, v.PredicateType)
+		}
+		if v.VerificationResult != result {
+			return fmt.Errorf("%w: the verification result is %s, not %s", ErrNotAsExpected, v.VerificationResult, result)
+		}
+	}
+	return nil
 }
 
 // Summary says in one line what a verified attestation states, for people:

@@ -76,6 +76,11 @@ func TestVerificationSummaryStatement(t *testing.T) {
 				}},
 				"verificationResult": tc.result,
 				"verifiedLevels":     []any{tc.levels},
+				"reprove": map[string]any{
+					"offline":           false,
+					"artifactSource":    "network",
+					"artifactFetchedAt": "2024-05-01T09:00:00.1Z",
+				},
 			},
 		}
 		if d := cmp.Diff(want, got); d != "" {
@@ -91,6 +96,39 @@ func TestVerificationSummaryStatement(t *testing.T) {
 	}
 	if _, err := Statement(sampleResult(Reproducible), "sbom"); err == nil {
 		t.Error("Statement accepted kind sbom")
+	}
+}
+
+// A PASSED statement names the digest computed over the compared bytes in
+// this run, and only when those bytes are the declared and the rebuilt ones.
+func TestVerificationSummaryBindsTheComparedBytes(t *testing.T) {
+	other := "sha256:" + strings.Repeat("ab", 32)
+	cases := map[string]struct {
+		edit    func(*Result)
+		wantErr string
+	}{
+		"compared bytes are not the declared artifact": {func(r *Result) { r.Artifact.File.Digest, r.Rebuilt.Digest = other, other }, "are not the declared artifact"},
+		"fetched digest is not the declared one":       {func(r *Result) { r.Artifact.Digest = other }, "are not the declared artifact"},
+		"rebuilt output is other bytes":                {func(r *Result) { r.Rebuilt.Digest = other }, "rebuilt output's digest"},
+		"no digest computed in this run":               {func(r *Result) { r.Artifact.File = nil }, "no digest computed over the compared artifact"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := sampleResult(Reproducible)
+			tc.edit(res)
+			if _, err := Statement(res, AttestVerificationSummary); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Statement error = %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	// A member: the subject is the member, by its own digest.
+	res := sampleResult(Reproducible)
+	res.Artifact.Member = "hello-1.0/bin/hello"
+	res.Artifact.File.Digest, res.Rebuilt.Digest = other, other
+	got := statementMap(t, res, AttestVerificationSummary)
+	want := []any{map[string]any{"name": "hello-1.0.tar.gz#hello-1.0/bin/hello", "digest": map[string]any{"sha256": strings.Repeat("ab", 32)}}}
+	if d := cmp.Diff(want, got["subject"]); d != "" {
+		t.Errorf("member subject (-want +got):\n%s", d)
 	}
 }
 

@@ -196,8 +196,9 @@ var mdEscaper = strings.NewReplacer(
 	"<", "&lt;", ">", "&gt;", "#", `\#`, "|", `\|`, "~", `\~`, "\n", " ",
 )
 
-// mdText escapes plain text for Markdown inline use.
-func mdText(s string) string { return mdEscaper.Replace(s) }
+// mdText escapes plain text for Markdown inline use; control characters
+// from untrusted names show as \xNN, as in the text report.
+func mdText(s string) string { return termSafe(mdEscaper.Replace(s)) }
 
 // mdCode is s as an inline code span, with a fence longer than any run of
 // backticks inside it. Empty for an empty s.
@@ -205,7 +206,7 @@ func mdCode(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = termSafe(strings.ReplaceAll(s, "\n", " "))
 	fence := strings.Repeat("`", longestRun(s, '`')+1)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		return fence + " " + s + " " + fence
@@ -219,8 +220,14 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, `\|`, "|"), "|", `\|`)
 }
 
-// mdFence is a fenced code block whose fence no line of s can close.
+// mdFence is a fenced code block whose fence no line of s can close;
+// control characters in its lines show as \xNN.
 func mdFence(lang, s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = termSafe(l)
+	}
+	s = strings.Join(lines, "\n")
 	n := max(3, longestRun(s, '`')+1)
 	fence := strings.Repeat("`", n)
 	return fence + lang + "\n" + strings.TrimRight(s, "\n") + "\n" + fence + "\n"

@@ -70,6 +70,12 @@ type Result struct {
 	// InputAttestations are attestations the run relied on, such as the SLSA
 	// provenance a manifest was imported from.
 	InputAttestations []Ref `json:"inputAttestations,omitempty"`
+	// Offline says the run used only the cache (--offline): the artifact
+	// was not read from its URI again.
+	Offline bool `json:"offline,omitempty"`
+	// Quarantined lists cache entries found damaged in this run and moved
+	// aside (re-derived from verified bytes, never used).
+	Quarantined []string `json:"quarantined,omitempty"`
 }
 
 // Mode says what produced a Result.
@@ -104,10 +110,18 @@ type Manifest struct {
 
 // Artifact is the published thing under test.
 type Artifact struct {
-	URI    string `json:"uri"`
-	Digest string `json:"digest"`           // sha256:… of the fetched artifact (as declared)
-	Member string `json:"member,omitempty"` // file inside the artifact that was compared
-	File   *File  `json:"file,omitempty"`   // what was compared: the artifact, or its member
+	URI string `json:"uri"`
+	// Digest is the sha256 of the artifact's bytes as hashed in this run
+	// (the declared digest until they were fetched).
+	Digest   string `json:"digest"`
+	Declared string `json:"declared,omitempty"` // the digest the manifest declares
+	Member   string `json:"member,omitempty"`   // file inside the artifact that was compared
+	File     *File  `json:"file,omitempty"`     // what was compared: the artifact, or its member, hashed in this run
+	// FetchedAt is when the artifact's bytes were read in this run.
+	FetchedAt time.Time `json:"fetchedAt,omitzero"`
+	// Source says where those bytes came from: "network" or "file" (read
+	// from the artifact's URI in this run), or "cache" (--offline).
+	Source string `json:"source,omitempty"`
 }
 
 // File is a local file with its digest and size.

@@ -108,7 +108,7 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 		ew.printf("\n%s\n", p.bold.Sprint("Likely causes, most explaining first:"))
 		for i, cs := range causes {
 			ew.printf("  %d. %s  %s\n", i+1, p.bold.Sprint(termSafe(cs.Title)),
-				p.dim.Sprintf("[%s, %d %s]", cs.ID, cs.Weight, plural(cs.Weight, "difference", "differences")))
+				p.dim.Sprintf("[%s, %d %s]", termSafe(cs.ID), cs.Weight, plural(cs.Weight, "difference", "differences")))
 			if cs.Fix != "" {
 				ew.printf("     fix: %s\n", termSafe(cs.Fix))
 			}

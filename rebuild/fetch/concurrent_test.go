@@ -52,20 +52,23 @@ type fetchInputs struct {
 }
 
 func fetchAll(ctx context.Context, in fetchInputs) (*fetchSet, error) {
-	f := New(&Cache{Root: in.Cache})
+	f := New(&Cache{Root: in.Cache}, WithAllowPaths("/"))
 	var s fetchSet
 	var err error
 	if s.Archive, err = f.Fetch(ctx, Request{URI: in.URL, Digest: in.Digest, Unpack: true}); err != nil {
 		return nil, err
 	}
-	blob, _ := f.Cache().Blob(mustParse(in.Digest))
-	if s.Member, err = f.Member(ctx, blob, "pkg/tool"); err != nil {
+	blob, _, err := f.Cache().Blob(ctx, mustParse(in.Digest))
+	if err != nil || blob == nil {
+		return nil, fmt.Errorf("blob %s not cached after Fetch: %v", in.Digest, err)
+	}
+	if s.Member, err = f.Member(ctx, blob.Path, "pkg/tool"); err != nil {
 		return nil, err
 	}
 	if s.Git, err = f.Fetch(ctx, Request{URI: in.GitURI, Rev: in.Rev}); err != nil {
 		return nil, err
 	}
-	if s.Image, err = f.FetchImage(ctx, in.Image); err != nil {
+	if s.Image, err = f.FetchImage(ctx, in.Image, ""); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -161,7 +161,7 @@ func TestFetchHTTP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			want := &Item{URI: uri, Digest: sha(good), Path: c.BlobPath(digest.Digest(sha(good))), Size: int64(len(good))}
+			want := &Item{URI: uri, Digest: sha(good), Path: c.BlobPath(digest.Digest(sha(good))), Size: int64(len(good)), Source: SourceNetwork}
 			if diff := cmp.Diff(want, it); diff != "" {
 				t.Errorf("item (-want +got):\n%s", diff)
 			}
@@ -175,6 +175,7 @@ func TestFetchHTTP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second Fetch: %v", err)
 			}
+			want.Source = SourceCache // hashed again, not fetched
 			if diff := cmp.Diff(want, it2); diff != "" {
 				t.Errorf("second item (-want +got):\n%s", diff)
 			}
@@ -202,11 +203,11 @@ func TestFetchFile(t *testing.T) {
 	}{
 		{name: "relative", req: Request{URI: "file:sub/src.txt", Digest: sha(body), Dir: dir}},
 		{name: "dot relative", req: Request{URI: "file:./sub/src.txt", Digest: sha(body), Dir: dir}},
-		{name: "absolute", req: Request{URI: "file:" + abs, Digest: sha(body)}},
-		{name: "file URL", req: Request{URI: "file://" + abs, Digest: sha(body)}},
-		{name: "localhost URL", req: Request{URI: "file://localhost" + abs, Digest: sha(body)}},
+		{name: "absolute", req: Request{URI: "file:" + abs, Digest: sha(body), Dir: dir}},
+		{name: "file URL", req: Request{URI: "file://" + abs, Digest: sha(body), Dir: dir}},
+		{name: "localhost URL", req: Request{URI: "file://localhost" + abs, Digest: sha(body), Dir: dir}},
 		{name: "missing", req: Request{URI: "file:sub/nope.txt", Digest: sha(body), Dir: dir}, wantErr: "no such file"},
-		{name: "a folder", req: Request{URI: "file:sub", Digest: sha(body), Dir: dir}, wantErr: "not a regular file"},
+		{name: "a folder", req: Request{URI: "file:sub", Digest: sha(body), Dir: dir}, wantErr: "it is a folder, not a regular file"},
 		{name: "remote host", req: Request{URI: "file://example.org" + abs, Digest: sha(body)}, wantErr: "remove the host"},
 		{name: "wrong digest", req: Request{URI: "file:sub/src.txt", Digest: sha([]byte("other")), Dir: dir}, wantErr: "digest mismatch"},
 		{name: "unpinned", req: Request{URI: "file:sub/src.txt", Dir: dir}, wantErr: "not pinned"},
@@ -227,7 +228,7 @@ func TestFetchFile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			want := &Item{URI: tt.req.URI, Digest: sha(body), Path: c.BlobPath(digest.FromBytes(body)), Size: int64(len(body))}
+			want := &Item{URI: tt.req.URI, Digest: sha(body), Path: c.BlobPath(digest.FromBytes(body)), Size: int64(len(body)), Source: SourceFile}
 			if diff := cmp.Diff(want, it); diff != "" {
 				t.Errorf("item (-want +got):\n%s", diff)
 			}
@@ -244,7 +245,7 @@ func TestFetchUnpack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
-	if want := c.TreePath("unpack", sha(tgz)); it.Path != want {
+	if want := filepath.Join(c.TreePath("unpack", sha(tgz)), "root"); it.Path != want {
 		t.Errorf("Path = %s, want the unpack tree %s", it.Path, want)
 	}
 	want := map[string]string{"hello-1.0": "dir 0755", "hello-1.0/run.sh": "file 0755 echo hi\n"}
@@ -332,11 +333,11 @@ func (s testScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, er
 	if err != nil {
 		return nil, err
 	}
-	p, n, err := c.PutBlob(req.URI, d, bytes.NewReader(s.bodies[req.URI]))
+	b, err := c.Put(ctx, bytes.NewReader(s.bodies[req.URI]), PutOptions{URI: req.URI, Want: d})
 	if err != nil {
 		return nil, err
 	}
-	return &Item{URI: req.URI, Digest: d.String(), Path: p, Size: n}, nil
+	return &Item{URI: req.URI, Digest: d.String(), Path: b.Path, Size: b.Size}, nil
 }
 
 func TestFetchSchemes(t *testing.T) {

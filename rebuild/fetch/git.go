@@ -39,10 +39,18 @@ func (gitScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, error
 	case req.Digest != "" && req.Digest != rev:
 		return nil, fmt.Errorf("%s: git sources are pinned by rev alone; remove digest %q", req.URI, req.Digest)
 	}
-	item := &Item{URI: req.URI, Digest: rev, Rev: rev}
-	if p, ok := c.Tree("git", rev); ok {
-		item.Path = p
+	item := &Item{URI: req.URI, Digest: rev, Rev: rev, Source: SourceCache}
+	found, q, err := c.Tree(ctx, "git", rev)
+	if err != nil {
+		return nil, err
+	}
+	item.quarantined(q)
+	if found != nil {
+		item.Path, item.TreeDigest = found.Root, found.Record.Digest
 		return item, nil
+	}
+	if req.Offline {
+		return nil, NewOfflineError(req.URI, q)
 	}
 	remote := strings.TrimPrefix(req.URI, "git+")
 	if rest, ok := strings.CutPrefix(remote, "file:"); ok {
@@ -50,16 +58,19 @@ func (gitScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, error
 		if err != nil {
 			return nil, err
 		}
-		remote = p
+		if remote, err = ConfinedDir(p, req); err != nil {
+			return nil, err
+		}
 	}
 	c.progress(Event{URI: req.URI, Phase: "clone", Done: 0, Total: -1})
-	p, err := c.PutTree("git", rev, func(dir string) error {
+	e, err := c.PutTree(ctx, "git", rev, "git commit "+rev+" of "+req.URI, func(dir string) error {
 		return gitCheckout(ctx, req.URI, remote, rev, dir)
 	})
 	if err != nil {
 		return nil, err
 	}
-	item.Path = p
+	item.Path, item.TreeDigest, item.Source = e.Root, e.Record.Digest, SourceNetwork
+	item.quarantined(e.Quarantined)
 	return item, nil
 }
 
@@ -68,7 +79,7 @@ func gitCheckout(ctx context.Context, uri, remote, rev, dir string) error {
 	if _, err := exec.LookPath("git"); err != nil {
 		return fmt.Errorf("fetching %s: git is not installed; install it (apt-get install -y git)", uri)
 	}
-	if _, err := runGit(ctx, "", "clone", "--quiet", "--no-checkout", "--", remote, dir); err != nil {
+	if _, err := runGit(ctx, "", "clone", "--quiet", "--no-checkout", "--no-hardlinks", "--", remote, dir); err != nil {
 		return fmt.Errorf("fetching %s: cloning: %w; check the URL and that the repository is reachable", uri, err)
 	}
 	if !hasCommit(ctx, dir, rev) {

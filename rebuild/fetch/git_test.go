@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // git runs the git CLI in dir for a test and returns trimmed stdout.
@@ -85,13 +86,13 @@ func TestFetchGit(t *testing.T) {
 		unpinned bool
 	}{
 		{name: "relative at first commit", req: Request{URI: "git+file:repo", Rev: c1, Dir: base}, files: []string{"a.txt"}},
-		{name: "file URL at head", req: Request{URI: "git+file://" + repo, Rev: c2}, files: []string{"a.txt", "b.sh"}},
-		{name: "commit only on another ref", req: Request{URI: "git+file:" + repo, Rev: c3}, files: []string{"a.txt", "b.sh", "c.txt"}},
+		{name: "file URL at head", req: Request{URI: "git+file://" + repo, Rev: c2, Dir: base}, files: []string{"a.txt", "b.sh"}},
+		{name: "commit only on another ref", req: Request{URI: "git+file:" + repo, Rev: c3, Dir: base}, files: []string{"a.txt", "b.sh", "c.txt"}},
 		{name: "short rev", req: Request{URI: "git+file:repo", Rev: c1[:12], Dir: base}, wantErr: "not a full commit id", unpinned: true},
 		{name: "branch name", req: Request{URI: "git+file:repo", Rev: "main", Dir: base}, wantErr: "not a full commit id", unpinned: true},
 		{name: "no rev", req: Request{URI: "git+file:repo", Dir: base}, wantErr: "no rev declared", unpinned: true},
 		{name: "unknown rev", req: Request{URI: "git+file:repo", Rev: strings.Repeat("ab", 20), Dir: base}, wantErr: "commit abababababababababababababababababababab not found in the repository"},
-		{name: "no such repository", req: Request{URI: "git+file:nope", Rev: c1, Dir: base}, wantErr: "cloning"},
+		{name: "no such repository", req: Request{URI: "git+file:nope", Rev: c1, Dir: base}, wantErr: "no such file or directory"},
 		{name: "digest too", req: Request{URI: "git+file:repo", Rev: c1, Digest: "sha256:" + strings.Repeat("0", 64), Dir: base}, wantErr: "remove digest"},
 	}
 	for _, tt := range tests {
@@ -116,8 +117,11 @@ func TestFetchGit(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			want := &Item{URI: tt.req.URI, Digest: tt.req.Rev, Rev: tt.req.Rev, Path: c.TreePath("git", tt.req.Rev)}
-			if diff := cmp.Diff(want, it); diff != "" {
+			want := &Item{URI: tt.req.URI, Digest: tt.req.Rev, Rev: tt.req.Rev, Path: filepath.Join(c.TreePath("git", tt.req.Rev), "root"), Source: SourceNetwork}
+			if !strings.HasPrefix(it.TreeDigest, "sha256:") {
+				t.Errorf("TreeDigest = %q, want the checkout's content digest", it.TreeDigest)
+			}
+			if diff := cmp.Diff(want, it, cmpopts.IgnoreFields(Item{}, "TreeDigest")); diff != "" {
 				t.Errorf("item (-want +got):\n%s", diff)
 			}
 			var files []string
@@ -150,7 +154,7 @@ func TestFetchGitCached(t *testing.T) {
 	base := t.TempDir()
 	repo, c1, _, _ := gitRepo(t, base)
 	c := newCache(t)
-	req := Request{URI: "git+file:" + repo, Rev: c1}
+	req := Request{URI: "git+file:" + repo, Rev: c1, Dir: filepath.Dir(repo)}
 	it, err := New(c).Fetch(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
@@ -163,6 +167,7 @@ func TestFetchGitCached(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cached Fetch: %v", err)
 	}
+	it.Source = SourceCache // checked against its record, not cloned again
 	if diff := cmp.Diff(it, it2); diff != "" {
 		t.Errorf("cached item (-want +got):\n%s", diff)
 	}
@@ -188,7 +193,7 @@ func TestFetchGitHTTP(t *testing.T) {
 	c := newCache(t)
 	uri := "git+" + srv.URL + "/repo"
 	for _, rev := range []string{c1, c3} {
-		it, err := New(c).Fetch(context.Background(), Request{URI: uri, Rev: rev})
+		it, err := New(c, WithAllowPaths("/")).Fetch(context.Background(), Request{URI: uri, Rev: rev})
 		if err != nil {
 			t.Fatalf("Fetch %s at %s: %v", uri, rev, err)
 		}
@@ -197,13 +202,13 @@ func TestFetchGitHTTP(t *testing.T) {
 		}
 	}
 	before := requests.Load()
-	if _, err := New(c).Fetch(context.Background(), Request{URI: uri, Rev: c3}); err != nil {
+	if _, err := New(c, WithAllowPaths("/")).Fetch(context.Background(), Request{URI: uri, Rev: c3}); err != nil {
 		t.Fatalf("cached Fetch: %v", err)
 	}
 	if n := requests.Load() - before; n != 0 {
 		t.Errorf("cached git Fetch made %d requests, want 0", n)
 	}
-	_, err := New(c).Fetch(context.Background(), Request{URI: uri, Rev: strings.Repeat("cd", 20)})
+	_, err := New(c, WithAllowPaths("/")).Fetch(context.Background(), Request{URI: uri, Rev: strings.Repeat("cd", 20)})
 	if err == nil || !strings.Contains(err.Error(), "not found in the repository") {
 		t.Errorf("unknown rev over http: %v, want not found", err)
 	}

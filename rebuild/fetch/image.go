@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -25,24 +26,31 @@ import (
 // FetchImage brings a builder image into the cache as an OCI image layout
 // holding that one image, and returns the layout's path. ref is
 // oci://HOST/REPO@sha256:… (pulled by digest from a registry; plain http
-// for loopback registries, or for all with WithInsecure) or
+// for loopback registries) or
 // oci-layout:DIR@sha256:… (an image layout on disk; a relative DIR is
 // resolved against WithDir's folder). Rewrites apply to ref too. The pinned
 // digest may be an image's or an index's; for an index the linux image for
 // this machine's architecture is taken and Image.Index records the index.
 // Every manifest, config and layer is checked against its digest. A cached
 // image is returned without network access.
-func (f *Fetcher) FetchImage(ctx context.Context, ref string) (*Image, error) {
+//
+// dir is the manifest's folder: a layout must lie below it (or an
+// --allow-path folder); the Fetcher's WithDir folder when empty.
+func (f *Fetcher) FetchImage(ctx context.Context, ref, dir string) (*Image, error) {
 	declared := ref
 	ref = f.Rewrite(ref)
-	img, err := f.fetchImage(ctx, ref)
+	if dir == "" {
+		dir = f.dir
+	}
+	req := f.confine(Request{URI: ref, Dir: dir}, declared)
+	img, err := f.fetchImage(ctx, ref, req)
 	if err != nil && ref != declared {
 		return nil, fmt.Errorf("%w (rewritten from %s)", err, declared)
 	}
 	return img, err
 }
 
-func (f *Fetcher) fetchImage(ctx context.Context, ref string) (*Image, error) {
+func (f *Fetcher) fetchImage(ctx context.Context, ref string, req Request) (*Image, error) {
 	var loc string
 	switch {
 	case strings.HasPrefix(ref, "oci://"):
@@ -60,15 +68,22 @@ func (f *Fetcher) fetchImage(ctx context.Context, ref string) (*Image, error) {
 	if err != nil || want.Algorithm() != digest.SHA256 {
 		return nil, fmt.Errorf("builder image %s: %q is not a sha256 digest; write @sha256:<64 hex digits>", ref, loc[at+1:])
 	}
-	if p, ok := f.cache.Tree("oci", want.String()); ok {
-		return cachedImage(ref, want, p)
+	found, quarantined, err := f.cache.Tree(ctx, "oci", want.String())
+	if err != nil {
+		return nil, err
+	}
+	if found != nil {
+		return cachedImage(ref, want, found)
+	}
+	if req.Offline {
+		return nil, NewOfflineError(ref, quarantined)
 	}
 	var src v1.Image
 	var index string
 	if strings.HasPrefix(ref, "oci://") {
 		src, index, err = f.remoteImage(ctx, ref, loc, want)
 	} else {
-		src, index, err = f.layoutImage(ref, loc[:at], want)
+		src, index, err = f.layoutImage(ref, loc[:at], want, req)
 	}
 	if err != nil {
 		return nil, err
@@ -77,17 +92,26 @@ func (f *Fetcher) fetchImage(ctx context.Context, ref string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("builder image %s: %w", ref, err)
 	}
-	p, err := f.cache.PutTree("oci", want.String(), func(dir string) error {
+	e, err := f.cache.PutTree(ctx, "oci", want.String(), "image "+want.String()+" from "+ref, func(dir string) error {
 		return f.writeLayout(ctx, ref, src, dir)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Image{Ref: ref, Digest: imgDigest.String(), Index: index, Layout: p}, nil
+	img := &Image{Ref: ref, Digest: imgDigest.String(), Index: index, Layout: e.Root}
+	for _, q := range []string{quarantined, e.Quarantined} {
+		if q != "" {
+			img.Quarantined = append(img.Quarantined, q)
+		}
+	}
+	return img, nil
 }
 
-// cachedImage reads back which image a cached layout holds.
-func cachedImage(ref string, want digest.Digest, p string) (*Image, error) {
+// cachedImage reads back which image a cached layout holds. Its content was
+// checked against its record; the layout's index must also name the pinned
+// digest or the one image the record was made for.
+func cachedImage(ref string, want digest.Digest, e *TreeEntry) (*Image, error) {
+	p := e.Root
 	idx, err := layout.ImageIndexFromPath(p)
 	if err != nil {
 		return nil, fmt.Errorf("builder image %s: cached layout %s: %w; remove it to fetch again", ref, p, err)
@@ -107,11 +131,7 @@ var platform = v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 
 // remoteImage gets the image pinned by want from a registry.
 func (f *Fetcher) remoteImage(ctx context.Context, ref, loc string, want digest.Digest) (v1.Image, string, error) {
-	var nopts []name.Option
-	if f.insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	d, err := name.NewDigest(loc, nopts...)
+	d, err := name.NewDigest(loc)
 	if err != nil {
 		return nil, "", fmt.Errorf("builder image %s: %w; write oci://HOST/REPO@sha256:…", ref, err)
 	}
@@ -143,12 +163,19 @@ func (f *Fetcher) remoteImage(ctx context.Context, ref, loc string, want digest.
 }
 
 // layoutImage finds the image pinned by want in the OCI layout at dir.
-func (f *Fetcher) layoutImage(ref, dir string, want digest.Digest) (v1.Image, string, error) {
+func (f *Fetcher) layoutImage(ref, dir string, want digest.Digest, req Request) (v1.Image, string, error) {
 	if dir == "" {
 		return nil, "", fmt.Errorf("builder image %s: no folder; write oci-layout:DIR@sha256:…", ref)
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(f.dir, dir)
+		dir = filepath.Join(req.Dir, dir)
+	}
+	dir, err := ConfinedDir(dir, req)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := plainTree(ref, dir); err != nil {
+		return nil, "", err
 	}
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
@@ -187,6 +214,21 @@ func (f *Fetcher) layoutImage(ref, dir string, want digest.Digest) (v1.Image, st
 		return nil, "", err
 	}
 	return img, "", nil
+}
+
+// plainTree refuses an image layout holding anything but folders and
+// regular files: a link in a manifest's layout could make reprove read (and
+// report the digest of) a file outside it.
+func plainTree(ref, dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return fmt.Errorf("builder image %s: %w: %s in the layout is a %s; an OCI layout holds only folders and files", ref, ErrConfined, p, typeName(d.Type()))
+		}
+		return nil
+	})
 }
 
 // findDescriptor looks for h in idx and the indexes it holds. It returns
@@ -289,7 +331,7 @@ func (f *Fetcher) writeLayout(ctx context.Context, ref string, img v1.Image, dir
 		if err != nil {
 			return fmt.Errorf("builder image %s: layer %s: %w", ref, l.Digest, err)
 		}
-		pr.r = readerCtx{ctx, rc}
+		pr.r = readerCtx(ctx, rc)
 		vr := newVerifyReader(ref+" layer "+l.Digest.String(), l.Digest.String(), l.Size, pr)
 		err = p.WriteBlob(l.Digest, readCloser{vr, rc})
 		var dm *DigestMismatchError

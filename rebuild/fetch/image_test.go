@@ -123,7 +123,7 @@ func TestFetchImageRegistry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCache(t)
-			got, err := New(c).FetchImage(context.Background(), tt.ref)
+			got, err := New(c).FetchImage(context.Background(), tt.ref, "")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.ref) {
 					t.Fatalf("FetchImage error = %v, want one naming %s and containing %q", err, tt.ref, tt.wantErr)
@@ -148,7 +148,7 @@ func TestFetchImageRegistry(t *testing.T) {
 			checkLayout(t, got)
 			// Cached: no request, same answer.
 			before := requests.Load()
-			again, err := New(c).FetchImage(context.Background(), tt.ref)
+			again, err := New(c).FetchImage(context.Background(), tt.ref, "")
 			if err != nil {
 				t.Fatalf("second FetchImage: %v", err)
 			}
@@ -171,7 +171,7 @@ func TestFetchImageRewrite(t *testing.T) {
 	var events []Event
 	f := New(newCache(t), WithRewrites([]Rewrite{{Old: "oci://registry.invalid/library/", New: "oci://" + host + "/mirror/"}}),
 		WithProgress(func(e Event) { events = append(events, e) }))
-	got, err := f.FetchImage(context.Background(), "oci://registry.invalid/library/img@"+mustDigest(t, img))
+	got, err := f.FetchImage(context.Background(), "oci://registry.invalid/library/img@"+mustDigest(t, img), "")
 	if err != nil {
 		t.Fatalf("FetchImage: %v", err)
 	}
@@ -268,7 +268,7 @@ func TestFetchImageLayout(t *testing.T) {
 		{name: "index", ref: "oci-layout:layouts/good@" + idxDigest, want: &Image{Digest: archDigest, Index: idxDigest}},
 		{name: "nested image by digest", ref: "oci-layout:layouts/good@" + archDigest, want: &Image{Digest: archDigest}},
 		{name: "digest not in layout", ref: "oci-layout:layouts/good@" + missing, wantErr: "holds no manifest " + missing},
-		{name: "not a layout", ref: "oci-layout:layouts/nothing@" + imgDigest, wantErr: "not an OCI image layout"},
+		{name: "no such folder", ref: "oci-layout:layouts/nothing@" + imgDigest, wantErr: "no such file or directory"},
 		{name: "tampered layer", ref: "oci-layout:layouts/badlayer@" + imgDigest, wantErr: "digest mismatch", mismatch: true},
 		{name: "tampered manifest", ref: "oci-layout:layouts/badmanifest@" + imgDigest, wantErr: "digest mismatch", mismatch: true},
 		{name: "unpinned", ref: "oci-layout:layouts/good", wantErr: "no @sha256", unpinned: true},
@@ -276,7 +276,7 @@ func TestFetchImageLayout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCache(t)
-			got, err := New(c, WithDir(base)).FetchImage(context.Background(), tt.ref)
+			got, err := New(c, WithDir(base)).FetchImage(context.Background(), tt.ref, "")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.ref) {
 					t.Fatalf("FetchImage error = %v, want one naming %s and containing %q", err, tt.ref, tt.wantErr)

@@ -1,23 +1,22 @@
 package fetch
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // errNoMember is returned by a member scan that did not find the name.
@@ -25,11 +24,12 @@ var errNoMember = errors.New("no such member")
 
 // Member extracts the one file member of the tar(.gz|.xz|.zst|.bz2) or zip
 // archive at archivePath into the cache (trees/member/…) and returns its
-// path; a second call finds it there. member is matched with leading "./"
-// and "/" ignored. A missing member is an error that lists some of the
-// archive's entries.
+// path; a second call finds it there. member is matched as
+// archive.MatchName has it: leading "./" and "/" ignored. A missing member
+// is an error that lists some of the archive's entries. The archive is
+// read under the fetcher's limits (WithLimits).
 func (f *Fetcher) Member(ctx context.Context, archivePath, member string) (string, error) {
-	want := memberName(member)
+	want := archive.MatchName(member)
 	if want == "" || want == "." {
 		return "", fmt.Errorf("archive member %q: name a file inside the archive, e.g. pkg/bin/tool", member)
 	}
@@ -43,13 +43,14 @@ func (f *Fetcher) Member(ctx context.Context, archivePath, member string) (strin
 	if base == ".." {
 		base = "member"
 	}
-	dir, err := f.cache.PutTree("member", key, func(dir string) error {
-		return extractMember(ctx, archivePath, want, filepath.Join(dir, base))
+	e, err := f.cache.PutTree(ctx, "member", key, "member "+want+" of blob "+ad.String(), func(dir string) error {
+		s := memberScan{ctx: ctx, archive: archivePath, lim: f.limits}
+		return s.extract(want, filepath.Join(dir, base))
 	})
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, base), nil
+	return filepath.Join(e.Root, base), nil
 }
 
 // archiveDigest is the digest of a cached blob from its name, or else of its bytes.
@@ -72,21 +73,16 @@ func (f *Fetcher) archiveDigest(p string) (digest.Digest, error) {
 	return d, nil
 }
 
-// memberName is an entry name as it is matched: no leading "./" or "/",
-// no trailing "/", no empty or "." components.
-func memberName(n string) string {
-	var parts []string
-	for _, p := range strings.Split(n, "/") {
-		if p != "" && p != "." {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, "/")
+// memberScan reads one archive looking for a member.
+type memberScan struct {
+	ctx     context.Context
+	archive string
+	lim     archive.Limits
 }
 
-// extractMember writes member of archive to out.
-func extractMember(ctx context.Context, archive, member, out string) error {
-	names, err := copyMember(ctx, archive, member, out, false)
+// extract writes member of the archive to out.
+func (s memberScan) extract(member, out string) error {
+	names, err := s.copy(member, out, false)
 	if !errors.Is(err, errNoMember) {
 		return err
 	}
@@ -98,113 +94,105 @@ func extractMember(ctx context.Context, archive, member, out string) error {
 	if len(names) > 8 {
 		names = names[:8]
 	}
-	return fmt.Errorf("archive %s has no file %q; it holds %d entries, among them %s; set the member to one of them", archive, member, n, strings.Join(names, ", "))
+	return fmt.Errorf("archive %s has no file %q; it holds %d entries, among them %s; set the member to one of them", s.archive, member, n, strings.Join(names, ", "))
 }
 
-// copyMember scans archive for member and copies its bytes to out. A hard
+// open opens the archive for a scan.
+func (s memberScan) open() (*archive.Reader, func(), error) {
+	fh, err := os.Open(s.archive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading archive: %w", err)
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	notArchive := fmt.Errorf("reading member of %s: the artifact is not a tar, tar.gz, tar.xz, tar.zst, tar.bz2 or zip archive; remove member to compare the whole file", s.archive)
+	if err := checkUnpackable(s.archive, "%s"); err != nil {
+		fh.Close()
+		return nil, nil, notArchive
+	}
+	r, err := archive.Open(fh, fi.Size(), s.archive, s.lim)
+	if err != nil {
+		fh.Close()
+		return nil, nil, fmt.Errorf("reading %w", err)
+	}
+	if !slices.Contains(unpackFormats, r.Format()) {
+		r.Close()
+		fh.Close()
+		return nil, nil, notArchive
+	}
+	return r, func() { r.Close(); fh.Close() }, nil
+}
+
+// copy scans the archive for member and copies its bytes to out. A hard
 // link is followed to the file it names (a second scan). When the member is
 // missing it returns errNoMember and the names it saw.
-func copyMember(ctx context.Context, archive, member, out string, followed bool) ([]string, error) {
-	fh, err := os.Open(archive)
+func (s memberScan) copy(member, out string, followed bool) ([]string, error) {
+	r, done, err := s.open()
 	if err != nil {
-		return nil, fmt.Errorf("reading archive: %w", err)
+		return nil, err
 	}
-	defer fh.Close()
-	br := bufio.NewReaderSize(fh, 64<<10)
-	head, _ := br.Peek(512)
-	format := DetectFormat(head)
+	defer done()
 	var names []string
-	switch format {
-	case "":
-		return nil, fmt.Errorf("reading member %q of %s: the artifact is not a tar, tar.gz, tar.xz, tar.zst, tar.bz2 or zip archive; remove member to compare the whole file", member, archive)
-	case FormatZip:
-		fi, err := fh.Stat()
-		if err != nil {
-			return nil, err
-		}
-		zr, err := zip.NewReader(fh, fi.Size())
-		if err != nil {
-			return nil, fmt.Errorf("reading zip %s: %w", archive, err)
-		}
-		for _, zf := range zr.File {
-			if memberName(zf.Name) != member {
-				names = append(names, zf.Name)
-				continue
-			}
-			if zf.Mode()&fs.ModeSymlink != 0 {
-				target, err := zipLinkTarget(zf)
-				if err != nil {
-					return nil, fmt.Errorf("reading member %q of %s: %w", member, archive, err)
-				}
-				return nil, fmt.Errorf("member %q of %s is a symbolic link to %q; name the file it points to", member, archive, target)
-			}
-			if !zf.Mode().IsRegular() {
-				return nil, fmt.Errorf("member %q of %s is not a regular file (%v); name a file", member, archive, zf.Mode().Type())
-			}
-			rc, err := zf.Open()
-			if err != nil {
-				return nil, fmt.Errorf("reading member %q of %s: %w", member, archive, err)
-			}
-			defer rc.Close()
-			return nil, writeMember(ctx, archive, member, out, zf.Mode().Perm(), rc)
-		}
-		return names, errNoMember
-	}
-	r, closeFn, err := decompress(format, br)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", archive, err)
-	}
-	defer closeFn()
-	tr := tar.NewReader(r)
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := s.ctx.Err(); err != nil {
 			return nil, err
 		}
-		h, err := tr.Next()
+		h, err := r.Next()
 		if err == io.EOF {
 			return names, errNoMember
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading tar %s: %w", archive, err)
+			return nil, fmt.Errorf("reading member %q of %w", member, err)
 		}
-		if h.Typeflag == tar.TypeXGlobalHeader {
+		if archive.MatchName(h.Name) != member {
+			names = append(names, h.Name) // at most Limits.MaxEntries
 			continue
 		}
-		if memberName(h.Name) != member {
-			names = append(names, h.Name)
-			continue
-		}
-		switch h.Typeflag {
-		case tar.TypeReg, '\x00', tar.TypeGNUSparse:
-			return nil, writeMember(ctx, archive, member, out, h.FileInfo().Mode().Perm(), tr)
-		case tar.TypeLink:
-			target := memberName(h.Linkname)
+		switch h.Type {
+		case archive.TypeFile:
+			return nil, s.write(member, out, h, r)
+		case archive.TypeHardlink:
+			target := archive.MatchName(h.Linkname)
 			if followed || target == member {
-				return nil, fmt.Errorf("member %q of %s is a hard link to %q, which is not a file before it", member, archive, h.Linkname)
+				return nil, fmt.Errorf("member %q of %s is a hard link to %q, which is not a file before it", member, s.archive, h.Linkname)
 			}
-			_, err := copyMember(ctx, archive, target, out, true)
+			_, err := s.copy(target, out, true)
 			if errors.Is(err, errNoMember) {
-				return nil, fmt.Errorf("member %q of %s is a hard link to %q, which the archive does not hold", member, archive, h.Linkname)
+				return nil, fmt.Errorf("member %q of %s is a hard link to %q, which the archive does not hold", member, s.archive, h.Linkname)
 			}
 			return nil, err
-		case tar.TypeSymlink:
-			return nil, fmt.Errorf("member %q of %s is a symbolic link to %q; name the file it points to", member, archive, h.Linkname)
+		case archive.TypeSymlink:
+			return nil, fmt.Errorf("member %q of %s is a symbolic link to %q; name the file it points to", member, s.archive, h.Linkname)
 		default:
-			return nil, fmt.Errorf("member %q of %s is not a regular file (tar type %q); name a file", member, archive, h.Typeflag)
+			return nil, fmt.Errorf("member %q of %s is not a regular file (%s); name a file", member, s.archive, h.Type)
 		}
 	}
 }
 
-func writeMember(ctx context.Context, archive, member, out string, mode fs.FileMode, r io.Reader) error {
+// write copies the member's content to out; its mode goes through
+// archive.SafeMode, and a limit passed leaves no file behind.
+func (s memberScan) write(member, out string, h *archive.Header, r io.Reader) error {
 	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, readerCtx{ctx, r}); err != nil {
-		w.Close()
-		return fmt.Errorf("reading member %q of %s: %w", member, archive, err)
+	copyFn := func() error { _, err := io.Copy(w, archive.ReaderContext(s.ctx, r)); return err }
+	if h.Sparse {
+		copyFn = func() error { return archive.CopySparse(w, archive.ReaderContext(s.ctx, r)) }
 	}
-	if err := w.Chmod(mode | 0o400); err != nil {
+	if err := copyFn(); err != nil {
+		w.Close()
+		os.Remove(out)
+		var le *archive.LimitError
+		if errors.As(err, &le) {
+			return err
+		}
+		return fmt.Errorf("reading member %q of %s: %w", member, s.archive, err)
+	}
+	if err := w.Chmod(archive.SafeMode(h.Mode|0o400, false)); err != nil {
 		w.Close()
 		return err
 	}

@@ -2,12 +2,15 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 func TestMember(t *testing.T) {
@@ -123,5 +126,26 @@ func TestMemberCachedBlob(t *testing.T) {
 	b, _ := os.ReadFile(p)
 	if string(b) != "payload" {
 		t.Errorf("member bytes = %q, want %q", b, "payload")
+	}
+}
+
+// The same sparse tar as an artifact with member: is refused the same way,
+// and no member file is left in the cache.
+func TestMemberSparseBomb(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "artifact.tar")
+	if err := os.WriteFile(arch, tenGiBSparse(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newCache(t)
+	_, err := New(c).Member(context.Background(), arch, "big")
+	var le *archive.LimitError
+	if !errors.As(err, &le) || le.Entry != "big" || le.Input != arch || le.Limit != "compression ratio" {
+		t.Fatalf("Member error = %v, want a compression ratio limit error naming %s and big", err, arch)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(c.Root, "trees", "member")); len(ents) != 0 {
+		t.Errorf("a refused member left %d trees in the cache", len(ents))
+	}
+	if n := diskUsage(t, c.Root); n > 1<<20 {
+		t.Errorf("the cache holds %d bytes after a refused member, want under 1 MiB", n)
 	}
 }

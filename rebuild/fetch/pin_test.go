@@ -12,9 +12,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// DownloadPinned stores what arrives under its own digest; a later Fetch
-// with that digest is served from the cache without a request.
-func TestDownloadPinned(t *testing.T) {
+// Pin stores what arrives under its own digest; a later Fetch with that
+// digest is served from the cache without a request.
+func TestPin(t *testing.T) {
 	body := []byte("a published artifact\n")
 	want := digest.Digest(sha(body))
 	var hits atomic.Int32
@@ -29,12 +29,13 @@ func TestDownloadPinned(t *testing.T) {
 	defer srv.Close()
 	c := newCache(t)
 
-	p, got, n, err := c.DownloadPinned(context.Background(), nil, srv.URL+"/a.bin")
+	b, err := c.Pin(context.Background(), nil, srv.URL+"/a.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, got, n := b.Path, b.Digest, b.Size
 	if got != want || n != int64(len(body)) || p != c.BlobPath(want) {
-		t.Errorf("DownloadPinned: want %s, %d bytes at %s; got %s, %d bytes at %s", want, len(body), c.BlobPath(want), got, n, p)
+		t.Errorf("Pin: want %s, %d bytes at %s; got %s, %d bytes at %s", want, len(body), c.BlobPath(want), got, n, p)
 	}
 	if b, err := os.ReadFile(p); err != nil || string(b) != string(body) {
 		t.Errorf("stored blob: %q (%v)", b, err)
@@ -49,8 +50,8 @@ func TestDownloadPinned(t *testing.T) {
 
 	// A failed download pins nothing.
 	empty := newCache(t)
-	if _, _, _, err := empty.DownloadPinned(context.Background(), nil, srv.URL+"/missing"); err == nil {
-		t.Fatal("DownloadPinned of a 404: want an error")
+	if _, err := empty.Pin(context.Background(), nil, srv.URL+"/missing"); err == nil {
+		t.Fatal("Pin of a 404: want an error")
 	}
 	if blobs, _ := filepath.Glob(filepath.Join(empty.Root, "blobs", "*", "*")); len(blobs) != 0 {
 		t.Errorf("a failed download left blobs: %v", blobs)

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +11,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reprove/reprove/diff/archive"
+	"github.com/reprove/reprove/diff/archive/archivetest"
 )
 
 // snapshot describes every path under dir: "dir 0755", "file 0644 body",
@@ -258,7 +263,7 @@ func TestUnpackNotAnArchive(t *testing.T) {
 		want string
 	}{
 		{"text", []byte("just some text\n"), "not a tar, tar.gz"},
-		{"gzip of text", compress(t, FormatTarGzip, []byte("plain text, not a tar")), "reading tar"},
+		{"gzip of text", compress(t, FormatTarGzip, []byte("plain text, not a tar")), "the gzip stream holds no archive"},
 		{"truncated gzip", compress(t, FormatTarGzip, makeTar(t, []entry{file("a", strings.Repeat("x", 4096), 0o644)}))[:40], "unexpected EOF"},
 	}
 	for _, tt := range tests {
@@ -363,9 +368,10 @@ func TestUnpackLimit(t *testing.T) {
 			arch, dst, _, check := sandboxDirs(t, data)
 			err := UnpackWith(context.Background(), arch, dst, UnpackOptions{MaxBytes: 1 << 20})
 			check()
-			var ee *EntryError
-			if !errors.As(err, &ee) || ee.Entry != tt.entry || !strings.Contains(err.Error(), "decompression bomb") {
-				t.Fatalf("UnpackWith error = %v, want a limit error naming %q", err, tt.entry)
+			var le *archive.LimitError
+			if !errors.As(err, &le) || le.Entry != tt.entry || le.Input != arch || le.Flag != "max-unpack-size" ||
+				!strings.Contains(err.Error(), "--max-unpack-size") {
+				t.Fatalf("UnpackWith error = %v, want a limit error naming %s, %q and --max-unpack-size", err, arch, tt.entry)
 			}
 			// The same archive unpacks under a limit it fits in.
 			dst2 := filepath.Join(t.TempDir(), "dst")
@@ -382,4 +388,53 @@ func createEmpty(t testing.TB, p string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// tenGiBSparse is a 10 KiB GNU sparse tar whose one member claims 10 GiB.
+func tenGiBSparse() []byte {
+	return archivetest.SparseTar("big", 10<<30, bytes.Repeat([]byte("data"), 2048))
+}
+
+// A 10 KiB sparse tar claiming 10 GiB, as a source with unpack: true, is
+// refused by the ratio limit naming the entry and the flag, with no tree
+// left in the cache and its holes never written as blocks.
+func TestUnpackSparseBomb(t *testing.T) {
+	data := tenGiBSparse()
+	arch, dst, _, check := sandboxDirs(t, data)
+	err := Unpack(context.Background(), arch, dst)
+	check()
+	var le *archive.LimitError
+	if !errors.As(err, &le) || le.Entry != "big" || le.Limit != "compression ratio" || !strings.Contains(err.Error(), "--max-unpack-ratio") {
+		t.Fatalf("Unpack error = %v, want a compression ratio limit error naming big and --max-unpack-ratio", err)
+	}
+	if n := diskUsage(t, dst); n > 1<<20 {
+		t.Errorf("%d bytes of disk used by the refused tree, want under 1 MiB", n)
+	}
+
+	c := newCache(t)
+	p := filepath.Join(t.TempDir(), "src.tar")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(c).Fetch(context.Background(), Request{URI: "file://" + p, Digest: sha(data), Unpack: true, Dir: filepath.Dir(p)})
+	if !errors.As(err, &le) || le.Entry != "big" {
+		t.Fatalf("Fetch with unpack error = %v, want the ratio limit error", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(c.Root, "trees", "unpack")); len(ents) != 0 {
+		t.Errorf("a refused archive left %d trees in the cache", len(ents))
+	}
+}
+
+// diskUsage is the disk space the files under dir take.
+func diskUsage(t testing.TB, dir string) int64 {
+	t.Helper()
+	var total int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		var st syscall.Stat_t
+		if err == nil && syscall.Lstat(p, &st) == nil {
+			total += st.Blocks * 512
+		}
+		return nil
+	})
+	return total
 }

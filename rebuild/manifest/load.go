@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,12 +48,23 @@ func (e *Error) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *Error) Unwrap() error { return ErrInvalid }
 
+// MaxSize is the largest manifest Load and Parse read: a manifest lists a
+// few inputs, and a hostile one must not cost gigabytes to parse.
+const MaxSize = 4 << 20
+
+// tooLarge is the error for a manifest of size bytes.
+func tooLarge(name string, size int64) error {
+	return &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: fmt.Sprintf(
+		"the manifest is %d bytes, more than the %d bytes (4 MiB) a manifest may be; it is refused before parsing: a manifest declares inputs, it does not carry them", size, MaxSize)}}}
+}
+
 // Load reads a manifest file (YAML or JSON), checks its shape and validates
-// it. It also returns the sha256 digest of the file's bytes.
+// it. It also returns the sha256 digest of the file's bytes. A file over
+// MaxSize is refused before it is read.
 func Load(path string) (*Manifest, string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readManifest(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("reading manifest: %w", err)
+		return nil, "", err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -68,9 +80,32 @@ func Load(path string) (*Manifest, string, error) {
 	return m, "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
+// readManifest reads at most MaxSize bytes of path.
+func readManifest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxSize {
+		return nil, tooLarge(path, fi.Size())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if len(b) > MaxSize {
+		return nil, tooLarge(path, int64(len(b)))
+	}
+	return b, nil
+}
+
 // Parse reads a manifest from bytes; name is used in errors. It rejects
 // unknown fields and wrong types with the field's path, then validates.
 func Parse(b []byte, name string) (*Manifest, error) {
+	if len(b) > MaxSize {
+		return nil, tooLarge(name, int64(len(b)))
+	}
 	js, err := yaml.YAMLToJSON(b)
 	if err != nil {
 		return nil, &Error{Source: name, Problems: []Problem{{Field: "(file)", Msg: fmt.Sprintf("not valid YAML or JSON: %v", err)}}}

@@ -28,6 +28,9 @@ type Artifact struct {
 	URI    string `json:"uri" yaml:"uri"`
 	Digest string `json:"digest" yaml:"digest"`
 	Member string `json:"member,omitempty" yaml:"member,omitempty"` // compare one file inside an archive artifact
+	// Size is the artifact's size in bytes, when known: a download stops as
+	// soon as more arrives.
+	Size ByteSize `json:"size,omitempty" yaml:"size,omitempty"`
 }
 
 // Source is one declared source input, pinned by digest or (for git) rev.
@@ -37,6 +40,8 @@ type Source struct {
 	Rev    string `json:"rev,omitempty" yaml:"rev,omitempty"` // full commit id, for git+ URIs
 	Dest   string `json:"dest" yaml:"dest"`
 	Unpack bool   `json:"unpack,omitempty" yaml:"unpack,omitempty"` // extract zip/tar(.gz|.xz|.zst) into dest
+	// Size is the source's size in bytes, when known (not for git).
+	Size ByteSize `json:"size,omitempty" yaml:"size,omitempty"`
 }
 
 // Dep asks for a language's dependency set to be resolved on the host from a

@@ -71,6 +71,9 @@ func validate(m *Manifest, name string) error {
 	if a.Member != "" && !cleanRelative(a.Member) {
 		add("artifact.member", "%q must be a relative path inside the archive, without .. (e.g. hello-1.0/bin/hello)", a.Member)
 	}
+	if a.Size < 0 {
+		add("artifact.size", "%d is negative: write the size in bytes (stat -c %%s FILE), or leave it out", a.Size)
+	}
 
 	dests := map[string]string{}
 	claimDest := func(field, dest string) {
@@ -109,6 +112,9 @@ func validate(m *Manifest, name string) error {
 			if s.Unpack {
 				add(f+".unpack", "git sources are checked out, not unpacked: remove unpack")
 			}
+			if s.Size != 0 {
+				add(f+".size", "git sources are pinned by rev and have no size: remove size")
+			}
 		case !hasScheme(s.URI, fileSchemes):
 			add(f+".uri", "%q: unsupported scheme; use git+https://, git+file:, https://, http://, file:, gomod: or npm:", s.URI)
 		default:
@@ -116,6 +122,9 @@ func validate(m *Manifest, name string) error {
 				add(f+".rev", "rev is only for git sources; pin this one with digest")
 			}
 			checkDigest(f+".digest", s.Digest, "this source")
+			if s.Size < 0 {
+				add(f+".size", "%d is negative: write the size in bytes, or leave it out", s.Size)
+			}
 		}
 		claimDest(f+".dest", s.Dest)
 	}

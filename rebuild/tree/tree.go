@@ -4,8 +4,11 @@
 // the cache is believed because it exists: a tree is stored as an entry
 // folder holding the tree itself (root/) and a record (record.json) of what
 // it was derived from and the digest of its content, and that digest is
-// computed again before every use (Verify). An entry whose content no longer
-// matches its record is never used: Quarantine sets it aside for a person to
+// computed again before every use (Verify). Whoever can write the cache can
+// also rewrite a record, so records are authenticated with a key kept
+// outside the cache (Key, LoadKey): a cache restored from another machine or
+// changed by another user fails the check. An entry whose content or record
+// no longer matches is never used: Quarantine sets it aside for a person to
 // look at, and the caller derives it again from verified bytes.
 //
 // The package also holds reprove's one mode policy for what it writes to
@@ -15,6 +18,7 @@ package tree
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +35,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/reprove/reprove/diff/archive"
 )
 
 // The names inside an entry folder.
@@ -48,6 +54,19 @@ type Record struct {
 	Files   int64     `json:"files"`   // entries of every type below the root
 	Bytes   int64     `json:"bytes"`   // regular file bytes
 	Created time.Time `json:"created"` // when it was sealed
+	// MAC authenticates every field above with the sealing key.
+	MAC string `json:"mac"`
+}
+
+// mac is the HMAC-SHA256 of the record's fields under key.
+func (r *Record) mac(key Key) string {
+	m := hmac.New(sha256.New, key)
+	for _, f := range []string{"reprove tree record v1", r.Kind, r.Key, r.From, r.Digest,
+		strconv.FormatInt(r.Files, 10), strconv.FormatInt(r.Bytes, 10), r.Created.UTC().Format(time.RFC3339Nano)} {
+		m.Write([]byte(strconv.Quote(f)))
+		m.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // CorruptError says an entry's content does not match its record.
@@ -71,15 +90,10 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 var ErrCorrupt = errors.New("cache entry corrupt")
 
 // SafePerm is the permission a file or folder of mode m gets on disk: its
-// rwx bits without write for others, and never setuid, setgid or sticky.
-// Folders keep owner rwx so the cache can always be cleaned.
-func SafePerm(m fs.FileMode) fs.FileMode {
-	p := m.Perm() &^ 0o002
-	if m.IsDir() {
-		p |= 0o700
-	}
-	return p
-}
+// rwx bits without write for others, and never setuid, setgid or sticky;
+// folders keep owner rwx so the cache can always be cleaned. It is
+// archive.SafeMode, the extractor's policy: one rule for every writer.
+func SafePerm(m fs.FileMode) fs.FileMode { return archive.SafeMode(m, m.IsDir()) }
 
 // Sanitize applies SafePerm to every file and folder below and at root that
 // needs it. Symbolic links have no mode of their own and are left alone.
@@ -275,7 +289,10 @@ func hashFile(p string, size int64, buf []byte) (string, error) {
 // Seal finishes a freshly derived tree: it applies SafePerm to everything
 // under entry/root, computes its digest and writes entry/record.json. The
 // entry folder is then ready to be renamed into place.
-func Seal(ctx context.Context, entry string, rec Record) (*Record, error) {
+func Seal(ctx context.Context, entry string, rec Record, key Key) (*Record, error) {
+	if len(key) < minKeyLen {
+		return nil, errors.New("sealing tree: no key (tree.LoadKey)")
+	}
 	root := filepath.Join(entry, RootName)
 	if err := Sanitize(root); err != nil {
 		return nil, fmt.Errorf("sealing %s tree: %w", rec.Kind, err)
@@ -288,6 +305,7 @@ func Seal(ctx context.Context, entry string, rec Record) (*Record, error) {
 	if rec.Created.IsZero() {
 		rec.Created = time.Now().UTC()
 	}
+	rec.MAC = rec.mac(key)
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, err
@@ -314,14 +332,18 @@ func ReadRecord(entry string) (*Record, error) {
 	return &rec, nil
 }
 
-// Verify checks that the tree in entry still has the content its record
-// names, and returns the record. A missing or unreadable record, a content
-// that cannot be read, and a different digest are *CorruptError.
-// Cancellation returns ctx's error.
-func Verify(ctx context.Context, entry string) (*Record, error) {
+// Verify checks that entry's record was sealed with key and that the tree
+// still has the content the record names, and returns the record. A
+// missing, unreadable or unauthenticated record, a content that cannot be
+// read, and a different digest are *CorruptError. Cancellation returns
+// ctx's error.
+func Verify(ctx context.Context, entry string, key Key) (*Record, error) {
 	rec, err := ReadRecord(entry)
 	if err != nil {
 		return nil, &CorruptError{Entry: entry, Err: err}
+	}
+	if len(key) < minKeyLen || !hmac.Equal([]byte(rec.MAC), []byte(rec.mac(key))) {
+		return nil, &CorruptError{Entry: entry, Err: errors.New("its record was not sealed with this machine's cache key (written by another user or machine, or changed)")}
 	}
 	got, _, _, err := Digest(ctx, filepath.Join(entry, RootName))
 	if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func newEntry(t *testing.T) string {
 
 func seal(t *testing.T, entry string) *tree.Record {
 	t.Helper()
-	rec, err := tree.Seal(context.Background(), entry, tree.Record{Kind: "unpack", Key: "k", From: "blob sha256:x"})
+	rec, err := tree.Seal(context.Background(), entry, tree.Record{Kind: "unpack", Key: "k", From: "blob sha256:x"}, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestVerifyAcceptsASealedTree(t *testing.T) {
 	if rec.Files != 7 || rec.Bytes != int64(len("#!/bin/sh\necho hi\n")+len("package pkg\n")+len("package pkg // b\n")) {
 		t.Errorf("record counts: files %d bytes %d", rec.Files, rec.Bytes)
 	}
-	got, err := tree.Verify(context.Background(), entry)
+	got, err := tree.Verify(context.Background(), entry, testKey)
 	if err != nil {
 		t.Fatalf("Verify of an untouched entry: %v", err)
 	}
@@ -90,6 +91,14 @@ func TestVerifyCatchesEveryChange(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(e, tree.RecordName), []byte(`{"digest":"sha256:00"}`), 0o644))
 		},
 		"record removed": func(t *testing.T, e string) { must(t, os.Remove(filepath.Join(e, tree.RecordName))) },
+		// The attacker rewrites the tree and a matching record, but cannot
+		// sign it with the key kept outside the cache.
+		"tree and record rewritten together": func(t *testing.T, e string) {
+			must(t, os.WriteFile(filepath.Join(root(e), "src/evil.go"), nil, 0o644))
+			must(t, os.Remove(filepath.Join(e, tree.RecordName)))
+			_, err := tree.Seal(context.Background(), e, tree.Record{Kind: "unpack", Key: "k", From: "blob sha256:x"}, tree.Key("attacker-key-attacker-key-attack"))
+			must(t, err)
+		},
 		"fifo added": func(t *testing.T, e string) {
 			must(t, syscall.Mkfifo(filepath.Join(root(e), "src/fifo"), 0o644))
 		},
@@ -99,7 +108,7 @@ func TestVerifyCatchesEveryChange(t *testing.T) {
 			entry := newEntry(t)
 			seal(t, entry)
 			poison(t, entry)
-			_, err := tree.Verify(context.Background(), entry)
+			_, err := tree.Verify(context.Background(), entry, testKey)
 			var ce *tree.CorruptError
 			if !errors.As(err, &ce) || !errors.Is(err, tree.ErrCorrupt) {
 				t.Fatalf("Verify after %s: got %v, want a *CorruptError", name, err)
@@ -149,7 +158,7 @@ func TestQuarantineKeepsTheEntry(t *testing.T) {
 	if filepath.Dir(dst) != qdir {
 		t.Errorf("quarantined to %s, want a folder in %s", dst, qdir)
 	}
-	if _, err := tree.Verify(context.Background(), dst); err != nil {
+	if _, err := tree.Verify(context.Background(), dst, testKey); err != nil {
 		t.Errorf("the quarantined copy should be intact (it was not poisoned here): %v", err)
 	}
 }
@@ -166,7 +175,10 @@ func TestDigestIgnoresOwnersAndTimes(t *testing.T) {
 	}
 }
 
-var fsTime = time.Unix(1700000000, 0)
+var (
+	fsTime  = time.Unix(1700000000, 0)
+	testKey = tree.Key("0123456789abcdef0123456789abcdef")
+)
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -194,5 +206,25 @@ func BenchmarkDigestGoroot(b *testing.B) {
 		if err != nil || got != d {
 			b.Fatalf("digest changed: %s %v", got, err)
 		}
+	}
+}
+
+func TestLoadKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cfg", "cache.key")
+	k1, err := tree.LoadKey(p)
+	must(t, err)
+	k2, err := tree.LoadKey(p)
+	must(t, err)
+	if string(k1) != string(k2) || len(k1) < 32 {
+		t.Fatalf("LoadKey made %x then read %x", k1, k2)
+	}
+	fi, err := os.Stat(p)
+	must(t, err)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	must(t, os.Chmod(p, 0o644))
+	if _, err := tree.LoadKey(p); err == nil || !strings.Contains(err.Error(), "readable or writable by others") {
+		t.Errorf("LoadKey of a world-readable key: %v, want a refusal", err)
 	}
 }

@@ -94,13 +94,29 @@ func (r *Resolver) Resolve(ctx context.Context, c *fetch.Cache, req fetch.DepsRe
 	h := sha256.Sum256(data)
 	key := "sha256:" + hex.EncodeToString(h[:])
 	uri := "gomod-deps:" + sumName
-	tree, err := c.PutTree("gomod-deps", key, func(out string) error {
+	it := &fetch.Item{URI: uri, Digest: key, Dest: req.Dest, Source: fetch.SourceCache}
+	if req.Offline {
+		found, q, err := c.Tree(ctx, "gomod-deps", key)
+		addQuarantined(it, q)
+		if err != nil {
+			return nil, err
+		}
+		if found == nil {
+			return nil, fmt.Errorf("resolving Go modules from %s: %w", sumName, fetch.NewOfflineError(uri, it.Quarantined...))
+		}
+		it.Path, it.TreeDigest = found.Root, found.Record.Digest
+		return it, nil
+	}
+	e, err := c.PutTree(ctx, "gomod-deps", key, "modules of go.sum "+key, func(out string) error {
+		it.Source = fetch.SourceNetwork
 		return r.fill(ctx, c, uri, out, entries)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolving Go modules from %s: %w", sumName, err)
 	}
-	return &fetch.Item{URI: uri, Digest: key, Path: tree, Dest: req.Dest}, nil
+	it.Path, it.TreeDigest = e.Root, e.Record.Digest
+	addQuarantined(it, e.Quarantined)
+	return it, nil
 }
 
 func (r *Resolver) fill(ctx context.Context, c *fetch.Cache, uri, out string, entries []SumEntry) error {

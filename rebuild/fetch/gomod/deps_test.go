@@ -204,3 +204,52 @@ func TestBuildEnvKeepsGoSumChecks(t *testing.T) {
 		}
 	})
 }
+
+// A module set in the cache is checked against its record before use: a
+// module zip swapped for another (a poisoned dependency a build would
+// compile in) is quarantined and the set resolved again from the proxy,
+// checked against go.sum.
+func TestResolvePoisonedModuleSet(t *testing.T) {
+	p := gomodtest.NewProxy(t, utilV100, utilV110, libV100)
+	src := writeApp(t, goSum(t))
+	c := &fetch.Cache{Root: t.TempDir()}
+	r := gomod.NewResolver(gomod.WithProxy(p.URL))
+	req := fetch.DepsRequest{SourceDir: src, Dest: "/deps/gomod"}
+	it, err := r.Resolve(context.Background(), c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zip := filepath.Join(it.Path, "example.com/util/@v/v1.1.0.zip")
+	honest, err := os.ReadFile(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := os.ReadFile(filepath.Join(it.Path, "example.com/util/@v/v1.0.0.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(zip, 0o644)
+	if err := os.WriteFile(zip, evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	it2, err := r.Resolve(context.Background(), c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(it2.Path, "example.com/util/@v/v1.1.0.zip")); string(got) != string(honest) {
+		t.Errorf("the poisoned module zip was used")
+	}
+	if len(it2.Quarantined) != 1 || !strings.HasPrefix(it2.Quarantined[0], c.QuarantineDir()) {
+		t.Errorf("Quarantined = %v, want the poisoned set under %s", it2.Quarantined, c.QuarantineDir())
+	}
+	if it2.TreeDigest != it.TreeDigest {
+		t.Errorf("re-resolved set has digest %s, want %s", it2.TreeDigest, it.TreeDigest)
+	}
+	// Offline, a poisoned set is an error naming it, never used.
+	os.Chmod(filepath.Join(it2.Path, "example.com/util/@v/v1.1.0.zip"), 0o644)
+	os.WriteFile(filepath.Join(it2.Path, "example.com/util/@v/v1.1.0.zip"), evil, 0o644)
+	req.Offline = true
+	if _, err := r.Resolve(context.Background(), c, req); !errors.Is(err, fetch.ErrOffline) || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("offline Resolve of a poisoned set: %v, want ErrOffline naming the damaged copy", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/reprove/reprove/rebuild/fetch"
 	"golang.org/x/mod/module"
 )
 
@@ -86,7 +87,7 @@ func newProxy(list string, client *http.Client) (*proxy, error) {
 		return nil, err
 	}
 	if client == nil {
-		client = http.DefaultClient
+		client = fetch.DefaultHTTPClient()
 	}
 	return &proxy{entries: e, client: client}, nil
 }

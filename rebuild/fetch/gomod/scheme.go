@@ -2,10 +2,7 @@ package gomod
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -65,12 +62,14 @@ var _ fetch.Scheme = (*Scheme)(nil)
 // Handles reports whether uri is a gomod: URI.
 func (s *Scheme) Handles(uri string) bool { return strings.HasPrefix(uri, Prefix) }
 
-// Fetch downloads the module zip (unless cached), keeps it only if its
-// sha256 is req.Digest, checks the ?sum= hash when the URI carries one, and
-// with req.Unpack extracts it without its MODULE@VERSION/ prefix. A toolchain
-// zip (golang.org/toolchain) is finished the way the go command finishes it:
-// bin/, pkg/tool/ and lib/…/go_*_*_exec made executable, and every _go.mod
-// copied to go.mod. Item.Path is the zip, or the folder when unpacked.
+// Fetch downloads the module zip (unless cached, or with req.Fresh), keeps
+// it only if its sha256 is req.Digest and, when the URI carries ?sum=, its
+// h1: hash matches, and with req.Unpack extracts it without its
+// MODULE@VERSION/ prefix. A cached zip is hashed again before use. A
+// toolchain zip (golang.org/toolchain) is finished the way the go command
+// finishes it: bin/, pkg/tool/ and lib/…/go_*_*_exec made executable, and
+// every _go.mod copied to go.mod. Item.Path is the zip, or the folder when
+// unpacked.
 func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (*fetch.Item, error) {
 	ref, err := ParseURI(req.URI)
 	if err != nil {
@@ -80,38 +79,81 @@ func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (
 	if err != nil {
 		return nil, err
 	}
-	path, ok := c.Blob(want)
-	if !ok {
-		p, err := s.cfg.openProxy(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("fetching %s: %w", req.URI, err)
-		}
-		rc, size, err := p.open(ctx, ref.Module, "zip")
-		if err != nil {
-			return nil, fmt.Errorf("fetching %s: %w", req.URI, err)
-		}
-		path, _, err = c.PutBlob(req.URI, want, progressReader(c, req.URI, rc, size))
-		rc.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	if ref.Sum != "" {
-		if err := checkZipSum(req.URI, path, ref.Sum); err != nil {
-			return nil, err
-		}
-	}
-	fi, err := os.Stat(path)
+	it := &fetch.Item{URI: req.URI, Digest: want.String(), Source: fetch.SourceCache}
+	b, err := s.cached(ctx, c, req, ref, want, it)
 	if err != nil {
 		return nil, err
 	}
-	it := &fetch.Item{URI: req.URI, Digest: want.String(), Path: path, Size: fi.Size()}
+	if b == nil {
+		if req.Offline {
+			return nil, fetch.NewOfflineError(req.URI, it.Quarantined...)
+		}
+		if b, err = s.download(ctx, c, req.URI, ref, fetch.PutOptions{URI: req.URI, Want: want, Size: req.Size}); err != nil {
+			return nil, err
+		}
+		it.Source = fetch.SourceNetwork
+		addQuarantined(it, b.Quarantined)
+	}
+	it.Path, it.Size = b.Path, b.Size
 	if req.Unpack {
-		if it.Path, err = unpack(c, ref, path, want); err != nil {
+		if err := unpack(ctx, c, ref, it); err != nil {
 			return nil, err
 		}
 	}
 	return it, nil
+}
+
+// cached returns the zip from the cache, hashed again, or nil.
+func (s *Scheme) cached(ctx context.Context, c *fetch.Cache, req fetch.Request, ref Ref, want digest.Digest, it *fetch.Item) (*fetch.Blob, error) {
+	if req.Fresh {
+		return nil, nil
+	}
+	b, q, err := c.Blob(ctx, want)
+	addQuarantined(it, q)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	if ref.Sum != "" {
+		if err := checkZipSum(req.URI, b.Path, ref.Sum); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func addQuarantined(it *fetch.Item, q string) {
+	if q != "" {
+		it.Quarantined = append(it.Quarantined, q)
+	}
+}
+
+// download streams the zip from the proxy into the cache through
+// Cache.Put, checking the h1: hash when ref carries one. o.Want may be
+// empty (Pin).
+func (s *Scheme) download(ctx context.Context, c *fetch.Cache, uri string, ref Ref, o fetch.PutOptions) (*fetch.Blob, error) {
+	p, err := s.cfg.openProxy(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", uri, err)
+	}
+	rc, size, err := p.open(ctx, ref.Module, "zip")
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", uri, err)
+	}
+	defer rc.Close()
+	o.Total = size
+	check := o.Check
+	o.Check = func(path string) error {
+		if ref.Sum != "" {
+			if err := checkZipSum(uri, path, ref.Sum); err != nil {
+				return err
+			}
+		}
+		if check != nil {
+			return check(path)
+		}
+		return nil
+	}
+	return c.Put(ctx, rc, o)
 }
 
 // Pinned is a module zip fetched without a declared digest, so that a
@@ -132,51 +174,19 @@ func (s *Scheme) Pin(ctx context.Context, c *fetch.Cache, uri string) (*Pinned, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.cfg.openProxy(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("pinning %s: %w", uri, err)
-	}
-	rc, size, err := p.open(ctx, ref.Module, "zip")
-	if err != nil {
-		return nil, fmt.Errorf("pinning %s: %w", uri, err)
-	}
-	defer rc.Close()
-	tmp, err := c.TempDir("gomod-pin-")
+	var sum string
+	b, err := s.download(ctx, c, uri, ref, fetch.PutOptions{URI: uri, Check: func(path string) error {
+		var err error
+		if sum, err = dirhash.HashZip(path, dirhash.Hash1); err != nil {
+			return fmt.Errorf("pinning %s: hashing the module zip: %w", uri, err)
+		}
+		return nil
+	}})
 	if err != nil {
 		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	f, err := os.Create(filepath.Join(tmp, "module.zip"))
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), progressReader(c, uri, rc, size)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("pinning %s: downloading: %w", uri, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("pinning %s: %w", uri, err)
-	}
-	sum, err := dirhash.HashZip(f.Name(), dirhash.Hash1)
-	if err != nil {
-		return nil, fmt.Errorf("pinning %s: hashing the module zip: %w", uri, err)
-	}
-	if ref.Sum != "" && ref.Sum != sum {
-		return nil, &fetch.DigestMismatchError{URI: uri, Want: ref.Sum, Got: sum}
 	}
 	ref.Sum = sum
-	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
-	r, err := os.Open(f.Name())
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	path, n, err := c.PutBlob(uri, d, r)
-	if err != nil {
-		return nil, err
-	}
-	return &Pinned{Ref: ref, Digest: d.String(), Path: path, Size: n}, nil
+	return &Pinned{Ref: ref, Digest: b.Digest.String(), Path: b.Path, Size: b.Size}, nil
 }
 
 func checkZipSum(uri, path, want string) error {
@@ -191,13 +201,14 @@ func checkZipSum(uri, path, want string) error {
 }
 
 // unpack extracts a module zip into trees/gomod/<digest>, checking every
-// restriction of module zips (paths, sizes, case collisions) on the way.
-func unpack(c *fetch.Cache, ref Ref, zipPath string, d digest.Digest) (string, error) {
+// restriction of module zips (paths, sizes, case collisions) on the way, or
+// finds it there once its content matches its record.
+func unpack(ctx context.Context, c *fetch.Cache, ref Ref, it *fetch.Item) error {
 	if c.Progress != nil {
 		c.Progress(fetch.Event{URI: ref.String(), Phase: "unpack", Total: -1})
 	}
-	dir, err := c.PutTree("gomod", d.String(), func(dir string) error {
-		if err := modzip.Unzip(dir, ref.Module, zipPath); err != nil {
+	e, err := c.PutTree(ctx, "gomod", it.Digest, "module zip "+it.Digest+" of "+ref.String(), func(dir string) error {
+		if err := modzip.Unzip(dir, ref.Module, it.Path); err != nil {
 			return err
 		}
 		if ref.IsToolchain() {
@@ -206,9 +217,11 @@ func unpack(c *fetch.Cache, ref Ref, zipPath string, d digest.Digest) (string, e
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("unpacking %s: %w", ref, err)
+		return fmt.Errorf("unpacking %s: %w", ref, err)
 	}
-	return dir, nil
+	it.Path, it.TreeDigest = e.Root, e.Record.Digest
+	addQuarantined(it, e.Quarantined)
+	return nil
 }
 
 // finishToolchain does what cmd/go/internal/toolchain does after unzipping a
@@ -270,34 +283,4 @@ func parseDigest(uri, d string) (digest.Digest, error) {
 		return "", fmt.Errorf("%s: declared digest %q is not valid; write it as sha256:<64 hex digits>", uri, d)
 	}
 	return dg, nil
-}
-
-// progressReader reports download progress to the cache's callback.
-func progressReader(c *fetch.Cache, uri string, r io.Reader, total int64) io.Reader {
-	if c.Progress == nil {
-		return r
-	}
-	if total <= 0 {
-		total = -1
-	}
-	return &progress{r: r, fn: c.Progress, uri: uri, total: total}
-}
-
-type progress struct {
-	r     io.Reader
-	fn    fetch.Progress
-	uri   string
-	done  int64
-	total int64
-	last  int64
-}
-
-func (p *progress) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if p.done-p.last >= 1<<20 || err == io.EOF {
-		p.last = p.done
-		p.fn(fetch.Event{URI: p.uri, Phase: "download", Done: p.done, Total: p.total})
-	}
-	return n, err
 }

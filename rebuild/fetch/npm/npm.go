@@ -15,13 +15,12 @@ package npm
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -143,7 +142,7 @@ type Scheme struct {
 
 // NewScheme returns the npm: scheme.
 func NewScheme(opts ...Option) *Scheme {
-	s := &Scheme{client: http.DefaultClient}
+	s := &Scheme{client: fetch.DefaultHTTPClient()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -156,10 +155,10 @@ var _ fetch.Scheme = (*Scheme)(nil)
 func (s *Scheme) Handles(uri string) bool { return strings.HasPrefix(uri, Prefix) }
 
 // Fetch brings the tarball into the cache, checked against the declared
-// sha256 and the registry's sha512 integrity. A cached tarball is used
-// without network access (the sha256 pins it; ?integrity= is checked
-// locally). With req.Unpack, Item.Path is the folder with the top folder
-// removed.
+// sha256 and the registry's sha512 integrity. A cached tarball is hashed
+// again and used without network access (unless req.Fresh); ?integrity= is
+// then checked locally. With req.Unpack, Item.Path is the folder with the
+// top folder removed.
 func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (*fetch.Item, error) {
 	ref, err := ParseURI(req.URI)
 	if err != nil {
@@ -172,34 +171,45 @@ func (s *Scheme) Fetch(ctx context.Context, c *fetch.Cache, req fetch.Request) (
 	if err != nil || want.Algorithm() != digest.SHA256 {
 		return nil, fmt.Errorf("%s: declared digest %q is not valid; write it as sha256:<64 hex digits>", req.URI, req.Digest)
 	}
-	path, ok := c.Blob(want)
-	if ok {
-		if ref.Integrity != "" {
-			if err := checkFile(req.URI, path, ref.Integrity); err != nil {
-				return nil, err
-			}
+	it := &fetch.Item{URI: req.URI, Digest: want.String(), Source: fetch.SourceCache}
+	var b *fetch.Blob
+	if !req.Fresh {
+		var q string
+		if b, q, err = c.Blob(ctx, want); err != nil {
+			return nil, err
 		}
-	} else {
-		p, err := s.download(ctx, c, ref, req.URI)
+		addQuarantined(it, q)
+	}
+	if b != nil && ref.Integrity != "" {
+		if err := checkFile(req.URI, b.Path, ref.Integrity); err != nil {
+			return nil, err
+		}
+	}
+	if b == nil {
+		if req.Offline {
+			return nil, fetch.NewOfflineError(req.URI, it.Quarantined...)
+		}
+		p, err := s.download(ctx, c, ref, req.URI, want, req.Size)
 		if err != nil {
 			return nil, err
 		}
-		if p.Digest != want.String() {
-			return nil, &fetch.DigestMismatchError{URI: req.URI, Want: want.String(), Got: p.Digest}
-		}
-		path = p.Path
+		b = &fetch.Blob{Path: p.Path, Size: p.Size}
+		it.Source = fetch.SourceNetwork
+		addQuarantined(it, p.quarantined)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	it := &fetch.Item{URI: req.URI, Digest: want.String(), Path: path, Size: fi.Size()}
+	it.Path, it.Size = b.Path, b.Size
 	if req.Unpack {
-		if it.Path, err = unpack(ctx, c, req.URI, path, want); err != nil {
+		if err := unpack(ctx, c, req.URI, it); err != nil {
 			return nil, err
 		}
 	}
 	return it, nil
+}
+
+func addQuarantined(it *fetch.Item, q string) {
+	if q != "" {
+		it.Quarantined = append(it.Quarantined, q)
+	}
 }
 
 // Pinned is a tarball fetched without a declared digest.
@@ -208,6 +218,8 @@ type Pinned struct {
 	Digest string // sha256:… of the tarball
 	Path   string
 	Size   int64
+
+	quarantined string
 }
 
 // Pin fetches the tarball uri names, checked against the registry's
@@ -217,7 +229,7 @@ func (s *Scheme) Pin(ctx context.Context, c *fetch.Cache, uri string) (*Pinned, 
 	if err != nil {
 		return nil, err
 	}
-	return s.download(ctx, c, ref, uri)
+	return s.download(ctx, c, ref, uri, "", 0)
 }
 
 // dist is the part of a packument version that says where the tarball is.
@@ -260,7 +272,10 @@ func ParsePackument(data []byte, name, version string) (tarball, integrity strin
 	return v.Dist.Tarball, v.Dist.Integrity, nil
 }
 
-func (s *Scheme) download(ctx context.Context, c *fetch.Cache, ref Ref, uri string) (*Pinned, error) {
+// download finds the tarball through the registry and streams it into the
+// cache through Cache.Put, checked against the registry's sha512 integrity
+// and, when want is set, against that sha256.
+func (s *Scheme) download(ctx context.Context, c *fetch.Cache, ref Ref, uri string, want digest.Digest, size int64) (*Pinned, error) {
 	reg := s.registry
 	if reg == "" {
 		var err error
@@ -294,39 +309,20 @@ func (s *Scheme) download(ctx context.Context, c *fetch.Cache, ref Ref, uri stri
 		return nil, fmt.Errorf("fetching %s: %w", uri, err)
 	}
 	defer tb.Close()
-	tmp, err := c.TempDir("npm-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	f, err := os.Create(filepath.Join(tmp, "package.tgz"))
-	if err != nil {
-		return nil, err
-	}
-	h256, h512 := sha256.New(), sha512.New()
-	if _, err := io.Copy(io.MultiWriter(f, h256, h512), tb); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("fetching %s: downloading %s: %w", uri, tarball, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
+	h512 := sha512.New()
 	wantSHA512, _ := sha512Of(integrity)
-	if string(h512.Sum(nil)) != string(wantSHA512) {
-		return nil, &fetch.DigestMismatchError{URI: uri, Want: integrity, Got: "sha512-" + base64.StdEncoding.EncodeToString(h512.Sum(nil))}
-	}
-	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h256.Sum(nil)))
-	r, err := os.Open(f.Name())
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	path, n, err := c.PutBlob(uri, d, r)
+	b, err := c.Put(ctx, tb, fetch.PutOptions{URI: uri, Want: want, Size: size, Hashes: []hash.Hash{h512},
+		Check: func(string) error {
+			if got := h512.Sum(nil); string(got) != string(wantSHA512) {
+				return &fetch.DigestMismatchError{URI: uri, Want: integrity, Got: "sha512-" + base64.StdEncoding.EncodeToString(got)}
+			}
+			return nil
+		}})
 	if err != nil {
 		return nil, err
 	}
 	ref.Integrity = integrity
-	return &Pinned{Ref: ref, Digest: d.String(), Path: path, Size: n}, nil
+	return &Pinned{Ref: ref, Digest: b.Digest.String(), Path: b.Path, Size: b.Size, quarantined: b.Quarantined}, nil
 }
 
 func (s *Scheme) get(ctx context.Context, u, accept string) (io.ReadCloser, error) {
@@ -370,37 +366,45 @@ func checkFile(uri, path, integrity string) error {
 
 // unpack extracts the tarball with fetch.Unpack (which refuses unsafe
 // entries) and keeps what is inside its single top folder.
-func unpack(ctx context.Context, c *fetch.Cache, uri, path string, d digest.Digest) (string, error) {
-	dir, err := c.PutTree("npm", d.String(), func(dir string) error {
+func unpack(ctx context.Context, c *fetch.Cache, uri string, it *fetch.Item) error {
+	e, err := c.PutTree(ctx, "npm", it.Digest, "npm tarball "+it.Digest+" of "+uri, func(dir string) error {
 		raw, err := c.TempDir("npm-raw-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(raw)
-		if err := fetch.Unpack(ctx, path, raw); err != nil {
+		defer raw.Remove()
+		x := filepath.Join(raw.Path, "x")
+		if err := fetch.Unpack(ctx, it.Path, x); err != nil {
 			return err
 		}
-		entries, err := os.ReadDir(raw)
-		if err != nil {
-			return err
-		}
-		if len(entries) != 1 || !entries[0].IsDir() {
-			return errors.New("an npm tarball holds one top folder (package/); this one does not")
-		}
-		top := filepath.Join(raw, entries[0].Name())
-		inner, err := os.ReadDir(top)
-		if err != nil {
-			return err
-		}
-		for _, e := range inner {
-			if err := os.Rename(filepath.Join(top, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-		return nil
+		return keepTopFolder(x, dir)
 	})
 	if err != nil {
-		return "", fmt.Errorf("unpacking %s: %w", uri, err)
+		return fmt.Errorf("unpacking %s: %w", uri, err)
 	}
-	return dir, nil
+	it.Path, it.TreeDigest = e.Root, e.Record.Digest
+	addQuarantined(it, e.Quarantined)
+	return nil
+}
+
+// keepTopFolder moves what is inside raw's one top folder into dir.
+func keepTopFolder(raw, dir string) error {
+	entries, err := os.ReadDir(raw)
+	if err != nil {
+		return err
+	}
+	top := entries
+	if len(top) != 1 || !top[0].IsDir() {
+		return errors.New("an npm tarball holds one top folder (package/); this one does not")
+	}
+	inner, err := os.ReadDir(filepath.Join(raw, top[0].Name()))
+	if err != nil {
+		return err
+	}
+	for _, e := range inner {
+		if err := os.Rename(filepath.Join(raw, top[0].Name(), e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }

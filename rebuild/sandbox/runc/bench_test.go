@@ -40,7 +40,7 @@ func BenchmarkBareRunc(b *testing.B) {
 	needRunc(b)
 	layout, digest := sandboxtest.Image(b)
 	r := newRunc(b, options())
-	entry, err := runc.Rootfs(context.Background(), layout, digest, b.TempDir(), r.IDs())
+	entry, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: digest, CacheDir: b.TempDir(), IDs: r.IDs(), Key: testKey})
 	if err != nil {
 		b.Fatal(err)
 	}

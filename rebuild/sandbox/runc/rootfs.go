@@ -38,6 +38,15 @@ func RootfsPath(cacheDir, digest string, ids *IDMap) string {
 // QuarantineDir is where damaged cache entries are set aside.
 func QuarantineDir(cacheDir string) string { return filepath.Join(cacheDir, "quarantine") }
 
+// RootfsRequest names an image's rootfs.
+type RootfsRequest struct {
+	Layout   string   // the OCI image layout holding the image
+	Digest   string   // its manifest digest, sha256:…
+	CacheDir string   // the cache: entries under rootfs/, damaged ones to quarantine/
+	IDs      *IDMap   // owners: container ids mapped through IDs; nil: the unpacking user's
+	Key      tree.Key // authenticates the entry's record (tree.Seal, tree.Verify)
+}
+
 // RootfsEntry is an unpacked rootfs, proven in this call.
 type RootfsEntry struct {
 	Entry    string // the cache entry folder
@@ -48,9 +57,9 @@ type RootfsEntry struct {
 	Quarantined *sandbox.Quarantined
 }
 
-// Rootfs returns the unpacked root filesystem of the image with manifest
-// digest in the OCI layout at layoutPath. A cached entry is believed only
-// if its content still has the digest its record names (tree.Verify);
+// Rootfs returns the unpacked root filesystem of the image req names. A
+// cached entry is believed only if its record is authentic and its content
+// still has the digest the record names (tree.Verify with req.Key);
 // one that does not is moved to QuarantineDir and the image is unpacked
 // again. Unpacking checks the manifest, config and every layer against
 // their digests, writes every mode through tree.SafePerm and owners
@@ -58,7 +67,8 @@ type RootfsEntry struct {
 // this or other processes) wait for one another; a new entry appears
 // atomically (a temporary folder renamed). The returned folder is shared:
 // never write into it.
-func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string, ids *IDMap) (*RootfsEntry, error) {
+func Rootfs(ctx context.Context, req RootfsRequest) (*RootfsEntry, error) {
+	digest, cacheDir, ids := req.Digest, req.CacheDir, req.IDs
 	if !digestRE.MatchString(digest) {
 		return nil, fmt.Errorf("image digest %q: want sha256: and 64 lowercase hex digits", digest)
 	}
@@ -76,13 +86,13 @@ func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string, ids *IDMap
 	defer unlock()
 	res := &RootfsEntry{Entry: entry, Dir: filepath.Join(entry, tree.RootName)}
 	if _, err := os.Lstat(entry); err == nil {
-		q, err := checkRootfs(ctx, entry, digest, cacheDir)
+		q, err := checkRootfs(ctx, entry, req)
 		if err != nil || q == nil {
 			return res, err
 		}
 		res.Quarantined = q
 	}
-	if err := unpackEntry(ctx, layoutPath, digest, entry, ids); err != nil {
+	if err := unpackEntry(ctx, req, entry); err != nil {
 		return nil, err
 	}
 	res.Unpacked = true
@@ -91,9 +101,9 @@ func Rootfs(ctx context.Context, layoutPath, digest, cacheDir string, ids *IDMap
 
 // checkRootfs verifies a cached entry; a damaged one is quarantined and
 // reported, a sound one returns nil, nil.
-func checkRootfs(ctx context.Context, entry, digest, cacheDir string) (*sandbox.Quarantined, error) {
-	rec, err := tree.Verify(ctx, entry)
-	if err == nil && rec.Kind == "rootfs" && rec.Key == digest {
+func checkRootfs(ctx context.Context, entry string, req RootfsRequest) (*sandbox.Quarantined, error) {
+	rec, err := tree.Verify(ctx, entry, req.Key)
+	if err == nil && rec.Kind == "rootfs" && rec.Key == req.Digest {
 		return nil, nil
 	}
 	if ctx.Err() != nil {
@@ -103,7 +113,7 @@ func checkRootfs(ctx context.Context, entry, digest, cacheDir string) (*sandbox.
 	if err != nil {
 		reason = err.Error()
 	}
-	moved, qerr := tree.Quarantine(entry, QuarantineDir(cacheDir))
+	moved, qerr := tree.Quarantine(entry, QuarantineDir(req.CacheDir))
 	if qerr != nil {
 		return nil, fmt.Errorf("the cached rootfs %s is damaged (%s) and could not be set aside: %w; remove it by hand", entry, reason, qerr)
 	}
@@ -112,7 +122,8 @@ func checkRootfs(ctx context.Context, entry, digest, cacheDir string) (*sandbox.
 
 // unpackEntry unpacks the image into a new entry folder, seals it and
 // renames it into place.
-func unpackEntry(ctx context.Context, layoutPath, digest, entry string, ids *IDMap) (err error) {
+func unpackEntry(ctx context.Context, req RootfsRequest, entry string) (err error) {
+	ids := req.IDs
 	tmp, err := os.MkdirTemp(filepath.Dir(entry), ".unpack-")
 	if err != nil {
 		return fmt.Errorf("creating rootfs cache: %w", err)
@@ -131,10 +142,10 @@ func unpackEntry(ctx context.Context, layoutPath, digest, entry string, ids *IDM
 			return err
 		}
 	}
-	if err := unpackImage(ctx, layoutPath, digest, root, ids); err != nil {
-		return fmt.Errorf("unpacking image %s from %s: %w", digest, layoutPath, err)
+	if err := unpackImage(ctx, req.Layout, req.Digest, root, ids); err != nil {
+		return fmt.Errorf("unpacking image %s from %s: %w", req.Digest, req.Layout, err)
 	}
-	if _, err := tree.Seal(ctx, tmp, tree.Record{Kind: "rootfs", Key: digest, From: "image " + digest}); err != nil {
+	if _, err := tree.Seal(ctx, tmp, tree.Record{Kind: "rootfs", Key: req.Digest, From: "image " + req.Digest}, req.Key); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, entry); err != nil {

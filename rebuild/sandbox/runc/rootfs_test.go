@@ -58,7 +58,7 @@ func TestPoisonedRootfsIsQuarantined(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(q.MovedTo, tree.RootName, "bin", "sh")); err != nil || string(got) != poison {
 		t.Errorf("the quarantine holds %q (%v); want the poisoned /bin/sh kept for inspection", got, err)
 	}
-	if _, err := tree.Verify(context.Background(), entry); err != nil {
+	if _, err := tree.Verify(context.Background(), entry, testKey); err != nil {
 		t.Errorf("the re-derived entry does not verify: %v", err)
 	}
 	// The next build finds the entry sound and quarantines nothing.
@@ -102,7 +102,7 @@ func TestRootfsDropsSetuidAndWorldWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := runc.Rootfs(context.Background(), layoutDir, digest, t.TempDir(), nil)
+	got, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layoutDir, Digest: digest, CacheDir: t.TempDir(), Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/tree"
 )
 
 // DefaultRoot is where runc keeps container state in root mode unless
@@ -43,6 +44,9 @@ type Options struct {
 	// KillWait is how long a cancelled or timed-out build may take to die
 	// after SIGKILL before runc itself is killed; 5s when zero.
 	KillWait time.Duration
+	// TreeKey authenticates the records of unpacked rootfs; nil: the key
+	// at tree.DefaultKeyPath (made on first use), as the fetch cache does.
+	TreeKey tree.Key
 }
 
 // Runc runs builds in runc containers, in one of two modes chosen by who
@@ -65,6 +69,7 @@ type Options struct {
 // seconds of reprove, however reprove dies.
 type Runc struct {
 	cacheDir  string
+	key       tree.Key
 	bin       string
 	root      string
 	bundleDir string
@@ -98,7 +103,11 @@ func New(opts Options) (*Runc, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runc{cacheDir: cacheDir, bin: bin, killWait: opts.KillWait, rootless: os.Geteuid() != 0}
+	key, err := treeKey(opts.TreeKey)
+	if err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
+	}
+	r := &Runc{cacheDir: cacheDir, key: key, bin: bin, killWait: opts.KillWait, rootless: os.Geteuid() != 0}
 	if r.killWait == 0 {
 		r.killWait = 5 * time.Second
 	}
@@ -114,6 +123,18 @@ func New(opts Options) (*Runc, error) {
 	// to clean up after another process must not stop this one's builds.
 	r.Reclaim()
 	return r, nil
+}
+
+// treeKey is key, or the default record key.
+func treeKey(key tree.Key) (tree.Key, error) {
+	if key != nil {
+		return key, nil
+	}
+	p, err := tree.DefaultKeyPath()
+	if err != nil {
+		return nil, err
+	}
+	return tree.LoadKey(p)
 }
 
 func findRunc(bin string) (string, error) {
@@ -185,7 +206,8 @@ func (r *Runc) Prepare(ctx context.Context, build *sandbox.Build) (sandbox.Conta
 	if !r.rootless {
 		ids = &r.ids
 	}
-	rootfs, err := Rootfs(ctx, build.Spec.ImageLayout, build.Spec.ImageDigest, r.cacheDir, ids)
+	rootfs, err := Rootfs(ctx, RootfsRequest{Layout: build.Spec.ImageLayout, Digest: build.Spec.ImageDigest,
+		CacheDir: r.cacheDir, IDs: ids, Key: r.key})
 	if err != nil {
 		return nil, err
 	}

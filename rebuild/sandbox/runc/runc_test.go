@@ -1,6 +1,7 @@
 package runc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
+	"github.com/reprove/reprove/rebuild/tree"
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +69,9 @@ func needRoot(t testing.TB) {
 	}
 }
 
+// testKey authenticates the tests' rootfs records (never the user's key).
+var testKey = tree.Key(bytes.Repeat([]byte{7}, 32))
+
 // testDirEnv names the folder holding this test process's cache and, in
 // root mode, its runc state and bundle folders. TestMain makes it and
 // passes it to the helper processes it starts (the parent-death and reclaim
@@ -79,7 +84,7 @@ const testDirEnv = "REPROVE_RUNC_TEST_DIR"
 // testDirEnv).
 func options() runc.Options {
 	dir := os.Getenv(testDirEnv)
-	opts := runc.Options{CacheDir: filepath.Join(dir, "cache"), KillWait: 3 * time.Second}
+	opts := runc.Options{CacheDir: filepath.Join(dir, "cache"), KillWait: 3 * time.Second, TreeKey: testKey}
 	if os.Geteuid() == 0 {
 		opts.Root, opts.BundleDir = filepath.Join(dir, "state"), filepath.Join(dir, "bundles")
 	}
@@ -298,7 +303,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := runc.Rootfs(context.Background(), layout, digest, cache, nil)
+			got, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: digest, CacheDir: cache, Key: testKey})
 			if err != nil {
 				t.Error(err)
 				return
@@ -312,7 +317,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 	if n := unpacks.Load(); n != 1 {
 		t.Errorf("three concurrent Rootfs calls unpacked %d times; want 1", n)
 	}
-	got, err := runc.Rootfs(context.Background(), layout, digest, cache, nil)
+	got, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: digest, CacheDir: cache, Key: testKey})
 	if err != nil || got.Unpacked {
 		t.Fatalf("Rootfs on a warm cache: %+v, err=%v; want not unpacked, nil", got, err)
 	}
@@ -323,7 +328,7 @@ func TestRootfsUnpackedOnce(t *testing.T) {
 
 func TestRootfsRefusesWrongDigest(t *testing.T) {
 	layout, _ := sandboxtest.Image(t)
-	_, err := runc.Rootfs(context.Background(), layout, "sha256:"+strings.Repeat("0", 64), t.TempDir(), nil)
+	_, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: "sha256:" + strings.Repeat("0", 64), CacheDir: t.TempDir(), Key: testKey})
 	if err == nil {
 		t.Fatal("Rootfs with a digest not in the layout: got no error")
 	}
