@@ -230,7 +230,7 @@ var inferFlags = []cli.Flag{
 
 func verifyCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "backend", Usage: "sandbox backend", Value: "runc"},
+		&cli.StringFlag{Name: "backend", Usage: "sandbox `BACKEND`: runc (as root: user-namespaced root mode; as an ordinary user: rootless mode)", Value: "runc"},
 		&cli.StringFlag{Name: "attestation", Usage: "write a signed in-toto attestation (DSSE) to `FILE`; needs --sign-key"},
 		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
 		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},

@@ -2,7 +2,8 @@
 # reprove's measured figures (the README quotes them). As root on Debian:
 #
 #   scripts/bench.sh            # sandbox overhead, then the diff pairs vs diffoscope
-#   scripts/bench.sh verify     # only: reprove verify vs bare runc run
+#   scripts/bench.sh verify     # only: reprove verify vs bare runc run, and the
+#                               # per-run disk's set-up and tear-down
 #   scripts/bench.sh diff       # only: scripts/bench_diff.sh
 #   scripts/bench.sh history    # only: the history database with 100,000 results
 #   scripts/bench.sh trust      # only: re-verifying a toolchain-sized cache tree
@@ -40,7 +41,7 @@ build:
 EOM
 	REPROVE_CACHE_DIR=$cache bin/reprove verify -q "$work/reprove.yaml" >/dev/null # warm the cache
 	local rootfs
-	rootfs=$(ls -d "$cache"/rootfs/sha256-* | head -1)
+	rootfs=$(ls -d "$cache"/rootfs/sha256-*/root | head -1)
 	mkdir -p "$work/bundle"
 	(cd "$work/bundle" && runc spec)
 	# Bare runc: runc's default config on the same rootfs, same script.
@@ -60,7 +61,16 @@ EOM
 	done
 	t1=$(date +%s%N)
 	local runc_ms=$(( (t1 - t0) / runs / 1000000 ))
-	echo "reprove verify (warm cache): ${reprove_ms} ms/run; bare runc run: ${runc_ms} ms/run; overhead $((reprove_ms - runc_ms)) ms (target <= 300 ms), $runs runs each"
+	echo "reprove verify (warm cache): ${reprove_ms} ms/run; bare runc run: ${runc_ms} ms/run; overhead $((reprove_ms - runc_ms)) ms (target <= 300 ms), $runs runs each, load average $(cut -d' ' -f1 /proc/loadavg)"
+	# CPU time (user+sys of the process and its children) depends less on
+	# what else the machine runs than wall time does.
+	local cpu_reprove cpu_runc
+	cpu_reprove=$( { /usr/bin/time -f '%U %S' bash -c 'for i in $(seq '"$runs"'); do REPROVE_CACHE_DIR='"$cache"' bin/reprove verify -q '"$work"'/reprove.yaml >/dev/null; done' ; } 2>&1 | tail -1)
+	cpu_runc=$( { /usr/bin/time -f '%U %S' bash -c 'for i in $(seq '"$runs"'); do runc --root '"$work"'/runc run --bundle '"$work"'/bundle bench-cpu-$$-$i >/dev/null; done' ; } 2>&1 | tail -1)
+	echo "CPU per run (user+sys, with children): reprove verify $(echo "$cpu_reprove" | awk -v n="$runs" '{ printf "%d", ($1 + $2) * 1000 / n }') ms; bare runc run $(echo "$cpu_runc" | awk -v n="$runs" '{ printf "%d", ($1 + $2) * 1000 / n }') ms"
+	local disk_ns
+	disk_ns=$(go test -count=1 -run '^$' -bench '^BenchmarkLoopDisk$' -benchtime "${runs}x" ./rebuild/sandbox/runc/ | awk '/^BenchmarkLoopDisk/ { print $3 }')
+	echo "per-run disk (16 GiB sparse ext4 on a loop device): set-up and tear-down $((disk_ns / 1000000)) ms/run (included in the overhead above)"
 	[ $((reprove_ms - runc_ms)) -le 300 ]
 }
 
