@@ -165,7 +165,15 @@ func (r *Runc) Run(ctx context.Context, spec Spec) (res *Result, err error) {
 		runCtx, cancel = context.WithTimeout(ctx, spec.Timeout)
 		defer cancel()
 	}
-	code, runErr := b.run(runCtx, logFile)
+	var logOut io.Writer = logFile
+	lw := &lineWriter{w: logFile, fn: spec.OnLogLine}
+	if spec.OnLogLine != nil {
+		logOut = lw
+	}
+	code, runErr := b.run(runCtx, logOut)
+	if spec.OnLogLine != nil {
+		lw.flush()
+	}
 	finished := time.Now()
 	res = &Result{Log: logPath, ExitCode: code, Prepare: prepared.Sub(start), Run: finished.Sub(prepared)}
 	if err := logFile.Sync(); err != nil {
@@ -244,11 +252,14 @@ func (b *bundle) prepare(spec Spec, rootfs, outDir string) error {
 
 // run runs the container in the foreground and returns the script's exit
 // code. When ctx ends, the container is killed.
-func (b *bundle) run(ctx context.Context, log *os.File) (int, error) {
+func (b *bundle) run(ctx context.Context, log io.Writer) (int, error) {
 	cmd := exec.Command(b.r.bin, "--root", b.r.root, "--log", b.path("runc.log"), "--log-format", "json",
 		"run", "--bundle", b.dir, b.id)
+	// One writer for both: one pipe (or the one file), in order.
 	cmd.Stdout = log
 	cmd.Stderr = log
+	// A process that keeps the pipe open past runc's exit cannot hold Wait.
+	cmd.WaitDelay = b.r.killWait
 	// Its own process group: a terminal's Ctrl-C reaches us, and we decide.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

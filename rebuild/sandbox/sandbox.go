@@ -33,6 +33,11 @@ type Spec struct {
 	Memory      int64             // bytes; 0: no limit
 	Pids        int64             // 0: no limit
 	Hostname    string            // fixed hostname; "reprove" when empty
+	// OnLogLine, when set, is called with each line the build writes to its
+	// log (stdout and stderr, in order), as it is written, without its
+	// newline; a line longer than 4 KiB is cut there. It must return
+	// quickly: it runs on the goroutine that copies the build's output.
+	OnLogLine func(line string)
 }
 
 // Mount binds a host path into the container, read-only unless said.
