@@ -259,9 +259,18 @@ func TestAttestAndVerify(t *testing.T) {
 // TestVerifyAttestationRejects covers each way an envelope can be bad.
 func TestVerifyAttestationRejects(t *testing.T) {
 	privPath, pubPath := newKeyPair(t)
-	signer, _ := LoadPrivateKey(privPath)
-	pub, _ := LoadPublicKey(pubPath)
-	otherPub, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := LoadPrivateKey(privPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := LoadPublicKey(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, otherPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	good, err := Attest(sampleResult(NotReproducible), signer, AttestVerificationSummary)
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +430,10 @@ func TestOpenSSL(t *testing.T) {
 		t.Errorf("openssl's public key from our private key differs:\n%s\nvs ours\n%s", derived, pubPEM)
 	}
 
-	signer, _ := LoadPrivateKey(privPath)
+	signer, err := LoadPrivateKey(privPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	env, err := Attest(sampleResult(NotReproducible), signer, AttestVerificationSummary)
 	if err != nil {
 		t.Fatal(err)
@@ -497,7 +509,10 @@ func itoa(n int) string {
 }
 
 func FuzzVerifyAttestation(f *testing.F) {
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
 	good, err := Attest(sampleResult(Reproducible), priv, AttestVerificationSummary)
 	if err != nil {
 		f.Fatal(err)

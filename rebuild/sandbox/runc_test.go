@@ -216,10 +216,18 @@ func TestRunCannotReachHostLoopback(t *testing.T) {
 		t.Fatalf("host cannot reach its own test server: %v", err)
 	}
 	hits.Store(0)
-	s := e.spec(t, "wget -q -T 3 -O /out/x "+srv.URL+"/")
-	_, err := e.r.Run(context.Background(), s)
+	// The network namespace has only its own lo: the host's loopback
+	// server is not there, so the connection is refused (not a timeout,
+	// not a crash: the log says which).
+	s := e.spec(t, "nc -w 3 "+strings.Replace(strings.TrimPrefix(srv.URL, "http://"), ":", " ", 1)+" </dev/null >/out/x")
+	res, err := e.r.Run(context.Background(), s)
 	if !errors.Is(err, sandbox.ErrBuildFailed) {
-		t.Errorf("Run: got %v; want ErrBuildFailed (wget must not connect)", err)
+		t.Errorf("Run: got %v; want ErrBuildFailed (nc must not connect)", err)
+	}
+	if res != nil {
+		if log, _ := os.ReadFile(res.Log); !strings.Contains(string(log), "nc: can't connect to remote host (127.0.0.1): Connection refused") {
+			t.Errorf("build log %q; want nc's connection refused", log)
+		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the host's test server got %d requests from the build; want 0", n)
@@ -234,10 +242,11 @@ func TestRunReadOnly(t *testing.T) {
 		script   string
 		writable bool
 		wantErr  error
+		wantLog  string // the build log names the refusal
 	}{
-		{name: "write to read-only source", script: "echo x > /src/new && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed},
-		{name: "change read-only source", script: "echo x >> /src/f && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed},
-		{name: "write to the root", script: "touch /etc/new && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed},
+		{name: "write to read-only source", script: "echo x > /src/new && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed, wantLog: "can't create /src/new: Read-only file system"},
+		{name: "change read-only source", script: "echo x >> /src/f && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed, wantLog: "can't create /src/f: Read-only file system"},
+		{name: "write to the root", script: "touch /etc/new && echo ok > /out/x", wantErr: sandbox.ErrBuildFailed, wantLog: "touch: /etc/new: Read-only file system"},
 		{name: "write to a writable mount", script: "echo x > /src/new && echo ok > /out/x", writable: true},
 		{name: "write to /tmp", script: "echo x > /tmp/t && cp /tmp/t /out/x"},
 	}
@@ -247,9 +256,14 @@ func TestRunReadOnly(t *testing.T) {
 			os.WriteFile(filepath.Join(src, "f"), []byte("orig"), 0o644)
 			s := e.spec(t, tt.script)
 			s.Mounts = []sandbox.Mount{{Source: src, Dest: "/src", Writable: tt.writable}}
-			_, err := e.r.Run(context.Background(), s)
+			res, err := e.r.Run(context.Background(), s)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Run: got %v; want %v", err, tt.wantErr)
+			}
+			if tt.wantLog != "" {
+				if log, _ := os.ReadFile(res.Log); !strings.Contains(string(log), tt.wantLog) {
+					t.Errorf("build log %q; want %q", log, tt.wantLog)
+				}
 			}
 			if b, _ := os.ReadFile(filepath.Join(src, "f")); string(b) != "orig" {
 				t.Errorf("source file changed to %q", b)
