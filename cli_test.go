@@ -280,3 +280,144 @@ func exitOf(err error) int {
 	}
 	return 0
 }
+
+// helpPaths lists every command path of the app: "verify", "key generate".
+func helpPaths(cmds []*cli.Command, prefix []string) [][]string {
+	var out [][]string
+	for _, c := range cmds {
+		p := append(append([]string(nil), prefix...), c.Name)
+		out = append(out, p)
+		out = append(out, helpPaths(c.Subcommands, p)...)
+	}
+	return out
+}
+
+// TestHelpEveryCommand: each command's help has examples, a typed
+// placeholder for every flag that takes a value, and none of the flags
+// that would do nothing for it.
+func TestHelpEveryCommand(t *testing.T) {
+	app := newApp(&runState{})
+	untyped := regexp.MustCompile(`--[a-z-]+ value\b`)
+	notHere := map[string][]string{
+		"diff":               {"--cache-dir", "--quiet", "--backend"},
+		"report":             {"--cache-dir", "--quiet", "--max-depth"},
+		"key generate":       {"--cache-dir", "--no-color", "--quiet"},
+		"attestation verify": {"--cache-dir", "--no-color", "--quiet"},
+		"completion":         {"--cache-dir", "--no-color", "--quiet"},
+		"init":               {"--no-color", "--json", "--backend"},
+	}
+	for _, p := range helpPaths(app.Commands, nil) {
+		r := reprove(t, t.TempDir(), append(p, "--help")...)
+		name := strings.Join(p, " ")
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d\n%s", name, r.code, r.stderr)
+		}
+		if m := untyped.FindString(r.stdout); m != "" {
+			t.Errorf("%s --help shows a placeholder that says nothing: %q", name, m)
+		}
+		if !strings.Contains(r.stdout, "EXAMPLES:\n   reprove "+name) && name != "key" && name != "attestation" {
+			t.Errorf("%s --help has no EXAMPLES section of its own:\n%s", name, r.stdout)
+		}
+		for _, f := range notHere[name] {
+			if strings.Contains(r.stdout, f+" ") || strings.Contains(r.stdout, f+",") {
+				t.Errorf("%s --help lists %s, which does nothing for it", name, f)
+			}
+		}
+	}
+	if r := reprove(t, t.TempDir(), "--help"); !strings.Contains(r.stdout, "completion") || !strings.Contains(r.stdout, "Flags may come before or after the arguments") {
+		t.Errorf("reprove --help lacks the completion command or the flag rule:\n%s", r.stdout)
+	}
+}
+
+// TestCompletion sources the bash script in a bash subprocess and completes
+// as a user would press TAB; zsh and fish get scripts of their own.
+func TestCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	r := reprove(t, t.TempDir(), "completion", "bash")
+	if r.code != 0 {
+		t.Fatalf("completion bash: exit %d\n%s", r.code, r.stderr)
+	}
+	script := filepath.Join(t.TempDir(), "reprove.bash")
+	if err := os.WriteFile(script, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line string // what was typed before TAB
+		want string // the completions, space-separated
+	}{
+		{"reprove ver", "verify"},
+		{"reprove ", "verify init diff report key attestation completion"},
+		{"reprove key g", "generate"},
+		{"reprove attestation verify --k", "--key"},
+		{"reprove verify --js", "--json"},
+		{"reprove verify m.yaml --sign", "--sign-key"},
+		{"reprove diff --cache", ""},
+	} {
+		words := strings.Fields(tc.line)
+		cword := len(words)
+		if strings.HasSuffix(tc.line, " ") {
+			words = append(words, "")
+		} else {
+			cword--
+		}
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			quoted[i] = "'" + w + "'"
+		}
+		prog := fmt.Sprintf(`source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _reprove; echo "${COMPREPLY[*]}"; complete -p reprove`,
+			script, strings.Join(quoted, " "), cword)
+		out, err := exec.Command(bash, "--norc", "--noprofile", "-c", prog).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+		if got := strings.TrimSpace(lines[0]); got != tc.want {
+			t.Errorf("%q<TAB>: completions %q, want %q", tc.line, got, tc.want)
+		}
+		if !strings.Contains(lines[len(lines)-1], "-F _reprove reprove") {
+			t.Errorf("the script does not register the completion: %s", out)
+		}
+	}
+	if r := reprove(t, t.TempDir(), "completion", "zsh"); r.code != 0 || !strings.Contains(r.stdout, "#compdef reprove") || !strings.Contains(r.stdout, "bashcompinit") {
+		t.Errorf("completion zsh: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := reprove(t, t.TempDir(), "completion", "fish"); r.code != 0 || !strings.Contains(r.stdout, "complete -c reprove") || !strings.Contains(r.stdout, "-a 'verify'") {
+		t.Errorf("completion fish: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestCIRunSetsCI runs .ci/run, with scripts/test.sh replaced by a stub,
+// from an environment without CI: the script itself must set CI=true, or a
+// runner that does not would silently skip the container tests.
+func TestCIRunSetsCI(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{".ci", "scripts"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, err := os.ReadFile(filepath.Join(".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".ci", "run"), run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stub := "#!/usr/bin/env bash\necho \"CI=${CI:-unset}\"\n"
+	if err := os.WriteFile(filepath.Join(root, "scripts", "test.sh"), []byte(stub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", filepath.Join(root, ".ci", "run"))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CI=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "CI=true" {
+		t.Errorf(".ci/run without CI in its environment ran scripts/test.sh with %q (%v); want CI=true", out, err)
+	}
+}

@@ -40,7 +40,7 @@ Exit codes: 0 printed, 2 usage error.`,
 			}
 		},
 	},
-		example{`source <(reprove completion bash)`, "complete reprove in this bash session (add it to ~/.bashrc to keep it)"},
+		example{`reprove completion bash > /etc/bash_completion.d/reprove`, "install the bash completion (or: source <(reprove completion bash) in ~/.bashrc)"},
 		example{`reprove completion zsh > "${fpath[1]}/_reprove"`, "install the zsh completion"},
 		example{`reprove completion fish > ~/.config/fish/completions/reprove.fish`, "install the fish completion"},
 	)
@@ -64,12 +64,24 @@ func completionNodes(app *cli.App) []completionNode {
 			}
 			p := prefix + " " + c.Name
 			words := append(commandNames(c.VisibleCommands()), flagNames(c.VisibleFlags())...)
-			nodes = append(nodes, completionNode{path: p, words: append(words, "--help")})
+			nodes = append(nodes, completionNode{path: p, words: unique(append(words, "--help"))})
 			walk(p, c.Subcommands)
 		}
 	}
 	walk("", app.VisibleCommands())
 	return nodes
+}
+
+func unique(words []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range words {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func flagNames(flags []cli.Flag) []string {

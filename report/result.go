@@ -64,9 +64,6 @@ type Result struct {
 	// Mode says what produced the result: ModeVerify (also when empty) for a
 	// rebuild, ModeDiff for a plain comparison of two files.
 	Mode Mode `json:"mode,omitempty"`
-	// InputAttestations are attestations the run relied on, such as the SLSA
-	// provenance a manifest was imported from.
-	InputAttestations []Ref `json:"inputAttestations,omitempty"`
 	// Offline says the run used only the cache (--offline): the artifact
 	// was not read from its URI again.
 	Offline bool `json:"offline,omitempty"`
@@ -84,12 +81,6 @@ const (
 	// ModeDiff is a comparison of two given files, with no rebuild.
 	ModeDiff Mode = "diff"
 )
-
-// Ref points at a document by location and digest.
-type Ref struct {
-	URI    string `json:"uri"`
-	Digest string `json:"digest"` // sha256:…
-}
 
 // Tool names the verifier.
 type Tool struct {
