@@ -119,6 +119,12 @@ func TestTextVerdictLines(t *testing.T) {
 	}
 	out := renderString(t, FormatText, sampleResult(Error), RenderOptions{})
 	mustContain(t, "error text", out, "  make: *** [Makefile:3: dist] Error 2")
+	// Each line of the error once: the headline has the first.
+	for _, l := range []string{"script exited with status 2", "make: *** [Makefile:3: dist] Error 2"} {
+		if n := strings.Count(out, l); n != 1 {
+			t.Errorf("error text shows %q %d times, want once:\n%s", l, n, out)
+		}
+	}
 }
 
 // TestTextColor checks color is forced on or off per call, whatever the
