@@ -228,6 +228,9 @@ func TestHTMLPrintsToPDF(t *testing.T) {
 	dir, page := writePage(t, res)
 	do(t, ctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.ID("verdict")))
 	do(t, ctx, chromedp.Click(chromedp.ID("collapse-all")))
+	if open := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".tree details[open]").length`)); open != 0 {
+		t.Fatalf("%d nodes still open after Collapse all", open)
+	}
 	pdf := run(t, ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
 	file := filepath.Join(dir, "report.pdf")
 	if err := os.WriteFile(file, pdf, 0o644); err != nil {
