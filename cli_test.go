@@ -421,3 +421,42 @@ func TestCIRunSetsCI(t *testing.T) {
 		t.Errorf(".ci/run without CI in its environment ran scripts/test.sh with %q (%v); want CI=true", out, err)
 	}
 }
+
+// TestChecksBeforeFetch: an output that cannot be written, a public key
+// given to --sign-key or a bad flag value stop verify before anything is
+// fetched or built (the cache stays empty), with exit 2 and the evidence
+// written to the outputs that can be.
+func TestChecksBeforeFetch(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	f := newCLIFiles(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unwritable output", []string{"--html", "/nonexistent/r.html"}, "the folder /nonexistent does not exist"},
+		{"public key to sign with", []string{"--attestation", filepath.Join(f.dir, "vsa.json"), "--sign-key", f.pub}, `"PUBLIC KEY"`},
+		{"zero limit", []string{"--max-unpack-size", "0"}, "--max-unpack-size 0"},
+		{"unknown normalization", []string{"--normalize", "tar-mtimes"}, `unknown normalization "tar-mtimes"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache, js := t.TempDir(), filepath.Join(t.TempDir(), "r.json")
+			r := reprove(t, cache, append([]string{"verify", m, "--json", js}, tc.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want 2 with %q:\n%s", r.code, tc.want, r.stderr)
+			}
+			if ents, _ := os.ReadDir(cache); len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("the cache is not empty after a refused command line: %v", names)
+			}
+			res := readResult(t, js)
+			if res.Verdict != report.Error || res.ErrorClass != "usage" {
+				t.Errorf("JSON: verdict %s, class %q; want an error of class usage", res.Verdict, res.ErrorClass)
+			}
+		})
+	}
+}
