@@ -37,7 +37,7 @@ type Spec struct {
 	// log (stdout and stderr, in order), as it is written, without its
 	// newline; a line longer than 4 KiB is cut there. It must return
 	// quickly: it runs on the goroutine that copies the build's output.
-	OnLogLine func(line string)
+	OnLogLine func(line string) `json:"-"`
 }
 
 // Mount binds a host path into the container, read-only unless said.
