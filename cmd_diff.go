@@ -27,12 +27,18 @@ func normalizationHelp() string {
 	return b.String()
 }
 
-// runDiff compares A and B and writes the report. It returns 0 when they are
-// identical (or equivalent after the asked normalizations) and 1 otherwise.
-func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
+// runDiff compares A and B and writes the report. Its answer (exit.go) is
+// 0 when they are identical (or equivalent after the asked
+// normalizations) and 1 otherwise.
+func runDiff(ctx context.Context, cfg diffCommandConfig) error {
 	for _, p := range []string{cfg.A, cfg.B} {
 		if _, err := os.Stat(p); err != nil {
-			return 0, fmt.Errorf("diff: %w", err)
+			return fmt.Errorf("diff: %w", err)
+		}
+	}
+	if cfg.Output != "" && cfg.Output != "-" {
+		if err := writable(cfg.Output); err != nil {
+			return usagef("--output %s: %v", cfg.Output, err)
 		}
 	}
 	var format report.Format
@@ -47,13 +53,13 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
 		format = report.FormatHTML
 	case "diffoscope-json":
 	default:
-		return 0, fmt.Errorf("--format %q: use text, json, markdown, html or diffoscope-json", cfg.Format)
+		return usagef("--format %q: use text, json, markdown, html or diffoscope-json", cfg.Format)
 	}
 	opts := cfg.Diff.options()
 	opts.Name1, opts.Name2 = cfg.A, cfg.B
 	sum, err := diff.Run(ctx, cfg.A, cfg.B, opts)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	out := cfg.Output
 	if out == "" {
@@ -68,10 +74,10 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
 		return report.Render(w, format, res, report.RenderOptions{Color: cfg.Color && out == "-"})
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if sum.Identical || (sum.Equivalent && len(opts.Normalize) > 0) {
-		return 0, nil
+		return nil
 	}
-	return 1, nil
+	return answer(exitNotReproducible)
 }

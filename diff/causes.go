@@ -42,17 +42,6 @@ var catalogue = map[string]causeInfo{
 		"Serialize with sorted keys and a fixed indentation"},
 }
 
-// CauseCatalogue lists every cause the engine can name, with its title and
-// fix; Members and Weight are empty.
-func CauseCatalogue() []Cause {
-	out := make([]Cause, 0, len(catalogue))
-	for id, ci := range catalogue {
-		out = append(out, Cause{ID: id, Title: ci.title, Fix: ci.fix})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
 // maxCauseMembers bounds the members a cause lists: the report names a
 // few, and Weight still counts every node.
 const maxCauseMembers = 200

@@ -454,7 +454,7 @@ func (c *comparer) compareLeaf(a, b *input, fa, fb Format) (*Node, error) {
 }
 
 // wrap makes the container node for a and b holding details; nil when
-// details is empty and fallback is "".
+// details is empty.
 func wrap(a, b *input, format string, details []*Node) *Node {
 	if len(details) == 0 {
 		return nil

@@ -26,18 +26,20 @@ func VerifyPlan(ctx context.Context, plan *adapter.Plan, opts Options) (*report.
 		res *report.Result
 		err error
 	)
-	for _, c := range plan.Candidates {
+	for i, c := range plan.Candidates {
 		ad.Tried = append(ad.Tried, c.Name)
 		opts.step("infer", "trying %s candidate %q", plan.Adapter, c.Name)
+		opts.emit(CandidateStarted{Index: i + 1, Total: len(plan.Candidates), Name: c.Name})
 		o := opts
 		if o.ManifestDigest, err = ManifestDigest(c.Manifest); err != nil {
 			break
 		}
 		res, err = Verify(ctx, c.Manifest, o)
 		if err != nil {
-			// Input errors and cancellation are the same for every
-			// candidate; a build failure may be the candidate's own.
-			if ExitCode(err) == 2 || ctx.Err() != nil {
+			// A build failure may be the candidate's own; anything
+			// else (an input, a fetch, cancellation) is the same for
+			// every candidate.
+			if ErrorStage(err) != StageBuild || ctx.Err() != nil {
 				break
 			}
 			continue

@@ -76,6 +76,21 @@ func sampleTree() *diff.Summary {
 	}
 }
 
+// mtimeOnly are n members of the sample tar that differ only in mtime.
+func mtimeOnly(n int) []*diff.Node {
+	var out []*diff.Node
+	for i := range n {
+		name := fmt.Sprintf("hello-1.0/share/man/page%d", i)
+		out = append(out, &diff.Node{
+			Source1: "hello-1.0.tar.gz/hello-1.0.tar/" + name, Source2: "rebuilt.tar.gz/rebuilt.tar/" + name,
+			Kind: diff.KindMetadata, Comments: []string{"mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
+			Unified: "@@ -1 +1 @@\n-drwxr-xr-x root/root 0 2023-11-14 22:13 " + name + "\n+drwxr-xr-x root/root 0 2024-05-01 09:00 " + name + "\n",
+			Causes:  []string{"timestamps"},
+		})
+	}
+	return out
+}
+
 // sampleResult is a complete result of the given verdict.
 func sampleResult(v Verdict) *Result {
 	start := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
@@ -107,7 +122,9 @@ func sampleResult(v Verdict) *Result {
 			{Phase: "build", Duration: 10 * time.Second},
 			{Phase: "compare", Duration: 1100 * time.Millisecond},
 		},
-		BuildLog: "/var/cache/reprove/logs/hello-1.0.log",
+		BuildLog:     "/var/cache/reprove/logs/hello-1.0.log",
+		BuildScript:  "set -e\nmake dist\n",
+		BuildLogTail: []string{"cc -O2 -o hello hello.c", "tar czf hello-1.0.tar.gz hello-1.0"},
 		Sandbox: &Sandbox{
 			Limits: Limits{Timeout: 30 * time.Minute, Memory: 4 << 30, Pids: 4096, Disk: 16 << 30, DiskMethod: "watch",
 				NotEnforced: []NotEnforced{{Limit: "memory", Reason: "the host uses cgroup v1"}}},
@@ -128,6 +145,8 @@ func sampleResult(v Verdict) *Result {
 	case Error:
 		res.Rebuilt = nil
 		res.Error = "building hello-1.0: script exited with status 2\nmake: *** [Makefile:3: dist] Error 2"
+		res.ErrorClass = "build"
+		res.BuildLogTail = []string{"cc -O2 -o hello hello.c", "make: *** [Makefile:3: dist] Error 2"}
 		res.Timings = res.Timings[:2]
 	}
 	return res

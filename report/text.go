@@ -67,8 +67,11 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 		c = p.fail
 	}
 	ew.printf("%s\n", c.Sprint(mark+" "+termSafe(res.Headline())))
-	if res.Verdict == Error && strings.Contains(strings.TrimSpace(res.Error), "\n") {
-		for _, l := range strings.Split(strings.TrimSpace(res.Error), "\n") {
+	if res.Verdict == Error {
+		// The headline has the error's first line; the rest (a log's
+		// tail) follows, each line once.
+		lines := strings.Split(strings.TrimSpace(res.Error), "\n")
+		for _, l := range lines[1:] {
 			ew.printf("  %s\n", termSafe(l))
 		}
 	}

@@ -107,7 +107,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 	tcURI := gomod.Prefix + gomod.ToolchainModule + "@v0.0.1-" + goVersion + ".linux-amd64"
 	pinned, err := gomod.NewScheme(gomod.WithProxy(in.GOPROXY), gomod.WithHTTPClient(client)).Pin(ctx, in.Cache, tcURI)
 	if err != nil {
-		return nil, fmt.Errorf("pinning the toolchain %s: %w", tcURI, err)
+		return nil, &FetchError{fmt.Errorf("pinning the toolchain %s: %w", tcURI, err)}
 	}
 	note("toolchain %s pinned at inference by download through GOPROXY: %s, %s", tcURI, pinned.Digest, pinned.Ref.Sum)
 	sources := []manifest.Source{{URI: pinned.Ref.String(), Digest: pinned.Digest, Dest: GoToolchainDest, Unpack: true}}
@@ -209,7 +209,7 @@ func (g Go) Infer(ctx context.Context, in Input) (*Plan, error) {
 		ref.Sum = bi.Main.Sum
 		mp, err := gomod.NewScheme(gomod.WithProxy(in.GOPROXY), gomod.WithHTTPClient(client)).Pin(ctx, in.Cache, ref.String())
 		if err != nil {
-			return nil, fmt.Errorf("pinning the main module %s: %w", ref, err)
+			return nil, &FetchError{fmt.Errorf("pinning the main module %s: %w", ref, err)}
 		}
 		sources = append(sources,
 			manifest.Source{URI: mp.Ref.String(), Digest: mp.Digest, Dest: GoSourceDest, Unpack: true},
