@@ -275,7 +275,7 @@ func TestVerifyFixtures(t *testing.T) {
 			}
 			var ids []string
 			for _, c := range res.Diff.Causes {
-				ids = append(ids, c.ID)
+				ids = append(ids, string(c.ID))
 			}
 			if !contains(ids, tt.cause) {
 				t.Errorf("causes: want %q among %v", tt.cause, ids)

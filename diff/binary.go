@@ -250,7 +250,7 @@ func (c *comparer) hexDiff(n *Node, a, b *input) error {
 		c.limit(fmt.Sprintf("diff line limit of %d reached in at least one member (raise --max-diff-lines)", maxLines))
 	}
 	c.setHex(n, sb.String())
-	addCause(n, classifyText(strA, strB)...)
+	addFindings(n, classifyText(strA, strB))
 	return nil
 }
 

@@ -84,7 +84,7 @@ type comparer struct {
 	limMu       sync.Mutex // guards limits and limitSeen
 	limits      []string
 	limitSeen   map[string]bool
-	normHits    map[string]bool
+	normHits    map[string][]string // pass → inputs where it hid a difference
 	suppressed  int
 }
 
@@ -146,7 +146,7 @@ func newComparer(ctx context.Context, a, b string, opts Options) (*comparer, err
 			return nil, fmt.Errorf("exclude pattern %q: %w", g, err)
 		}
 	}
-	c := &comparer{ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string]bool{}}
+	c := &comparer{ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string][]string{}}
 	for _, n := range opts.Normalize {
 		c.norm[n] = true
 	}
@@ -307,15 +307,31 @@ func (c *comparer) setHex(n *Node, text string) {
 	n.Hex = text
 }
 
+// maxNormPaths bounds the inputs listed for one normalization pass.
+const maxNormPaths = 200
+
 // normalized reports whether pass is on; when it is, it records that the
-// pass hid a difference.
-func (c *comparer) normalized(pass string) bool {
+// pass hid a difference in the input named where.
+func (c *comparer) normalized(pass, where string) bool {
 	if pass == "" || !c.norm[pass] {
 		return false
 	}
-	c.normHits[pass] = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	paths := c.normHits[pass]
+	if len(paths) < maxNormPaths && (len(paths) == 0 || paths[len(paths)-1] != where) {
+		paths = append(paths, where)
+	}
+	c.normHits[pass] = paths
 	c.suppressed++
 	return true
+}
+
+// hidden is how many differences normalizations hid so far.
+func (c *comparer) hidden() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.suppressed
 }
 
 func (c *comparer) excluded(memberPath string) bool {
@@ -469,14 +485,14 @@ func wrap(a, b *input, format string, details []*Node) *Node {
 // encoding (headers, padding, compression). It is not added when a
 // normalization hid differences in this container.
 func (c *comparer) unexplained(a, b *input, format string, suppressedBefore int, what string) *Node {
-	if c.suppressed > suppressedBefore {
+	if c.hidden() > suppressedBefore {
 		return nil
 	}
 	n := newNode(a, b, KindMetadata, format)
 	n.Name1, n.Name2 = "encoding", "encoding"
 	n.Source1, n.Source2 = a.name+" (encoding)", b.name+" (encoding)"
 	n.Comments = []string{what}
-	n.Causes = []string{"archive-format"}
+	addCause(n, CauseArchiveFormat, what)
 	return n
 }
 
@@ -564,6 +580,9 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 		s.Normalizations = append(s.Normalizations, p)
 	}
 	sort.Strings(s.Normalizations)
+	for _, p := range s.Normalizations {
+		s.NormalizedAt = append(s.NormalizedAt, NormalizationHit{Pass: p, Paths: c.normHits[p]})
+	}
 	s.Causes = rankCauses(root)
 	return s, nil
 }

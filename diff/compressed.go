@@ -53,14 +53,14 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	if err != nil {
 		return nil, fmt.Errorf("%s header of %s: %w", spec.format, b.name, err)
 	}
-	before := c.suppressed
+	before := c.hidden()
 	var details []*Node
-	if comments, causes := c.diffMetaFields(fa, fb); len(comments) > 0 {
+	if comments, causes := c.diffMetaFields(a.name, fa, fb); len(comments) > 0 {
 		n := newNode(a, b, KindMetadata, spec.format)
 		n.Name1, n.Name2 = "filetype from file(1)", "filetype from file(1)"
 		n.Source1, n.Source2 = a.name+" (header)", b.name+" (header)"
 		n.Comments = comments
-		addCause(n, causes...)
+		addFindings(n, causes)
 		c.setUnified(n, "@@ -1 +1 @@\n-"+desca+"\n+"+descb+"\n")
 		details = append(details, n)
 	}
@@ -101,7 +101,7 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 			n.Name1, n.Name2 = "compressed data", "compressed data"
 			n.Source1, n.Source2 = a.name+" (compressed data)", b.name+" (compressed data)"
 			n.Comments = []string{fmt.Sprintf("compressed data differs (%d → %d bytes) but decompresses to identical content", pa.size, pb.size)}
-			n.Causes = []string{"compression"}
+			addCause(n, CauseCompression, fmt.Sprintf("compressed data: %d → %d bytes with equal content", pa.size, pb.size))
 			details = append(details, n)
 		}
 	}

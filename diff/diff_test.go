@@ -53,7 +53,7 @@ func leaves(n *diff.Node) []string {
 func causeIDs(s *diff.Summary) []string {
 	var out []string
 	for _, c := range s.Causes {
-		out = append(out, c.ID)
+		out = append(out, string(c.ID))
 	}
 	sort.Strings(out)
 	return out
@@ -112,9 +112,42 @@ func checkPair(t *testing.T, tc pairCase, s *diff.Summary) {
 	if tc.check != nil {
 		tc.check(t, s)
 	}
+	checkCatalogue(t, s)
 	if t.Failed() && s.Root != nil {
 		js, _ := json.MarshalIndent(s.Root, "", "  ")
 		t.Logf("tree:\n%s", js)
+	}
+}
+
+// checkCatalogue fails when a node names a cause the catalogue lacks, or
+// a cause without the evidence that triggered it.
+func checkCatalogue(t *testing.T, s *diff.Summary) {
+	t.Helper()
+	var walk func(n *diff.Node)
+	walk = func(n *diff.Node) {
+		for _, id := range n.Causes {
+			if _, ok := diff.LookupCause(id); !ok {
+				t.Errorf("%s names cause %q, which is not in the catalogue", n.Source2, id)
+			}
+			found := false
+			for _, e := range n.Evidence {
+				found = found || (e.Cause == id && e.Text != "")
+			}
+			if !found {
+				t.Errorf("%s names cause %q without evidence", n.Source2, id)
+			}
+		}
+		for _, d := range n.Details {
+			walk(d)
+		}
+	}
+	if s.Root != nil {
+		walk(s.Root)
+	}
+	for _, c := range s.Causes {
+		if _, ok := diff.LookupCause(c.ID); !ok {
+			t.Errorf("summary ranks cause %q, which is not in the catalogue", c.ID)
+		}
 	}
 }
 

@@ -96,7 +96,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		return nil, err
 	}
 	a, b = &input{name: a.name, label: a.label, size: a.size, ra: ca}, &input{name: b.name, label: b.label, size: b.size, ra: cb}
-	before := c.suppressed
+	before := c.hidden()
 	var details []*Node
 	for _, asp := range elfAspects {
 		la, lb := c.aspectLines(fa, asp), c.aspectLines(fb, asp)
@@ -122,9 +122,9 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		if strings.HasSuffix(n.Source1, "[section .go.buildinfo]") {
 			// The section's bytes differ for exactly the reasons the
 			// decoded build info names; say those, not a guess.
-			setCauses(n)
+			clearCauses(n)
 			if gobi != nil {
-				addCause(n, gobi.Causes...)
+				copyCauses(n, gobi)
 			}
 		}
 	}
@@ -307,14 +307,21 @@ func elfAspectCauses(n *Node, aspect string, fa, fb *elf.File, la, lb []string) 
 	switch aspect {
 	case "section headers", "symbols", "file header", "program headers":
 		if stripped {
-			addCause(n, "stripped-symbols")
-			n.Comments = append(n.Comments, fmt.Sprintf("symbol table: %v → %v; debug sections: %v → %v", sa, sb, da, db))
+			what := fmt.Sprintf("symbol table: %v → %v; debug sections: %v → %v", sa, sb, da, db)
+			addCause(n, CauseStrippedSymbols, what)
+			n.Comments = append(n.Comments, what)
 		}
 	case "notes":
-		for _, l := range append(append([]string(nil), la...), lb...) {
-			if strings.Contains(l, "Build ID") || strings.Contains(l, "build ID") {
-				addCause(n, "build-id")
+		var ids [2]string
+		for i, ls := range [][]string{la, lb} {
+			for _, l := range ls {
+				if strings.Contains(l, "Build ID") || strings.Contains(l, "build ID") {
+					_, ids[i], _ = strings.Cut(l, "ID: ")
+				}
 			}
+		}
+		if ids[0] != ids[1] {
+			addCause(n, CauseBuildID, "build ID: "+orNone(ids[0])+" → "+orNone(ids[1]))
 		}
 	}
 }
@@ -381,7 +388,8 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 		if buildIDSections[sa.Name] {
 			// A build ID is a hash, not text: slashes in a Go build ID
 			// (actionID/contentID) are not a build path.
-			setCauses(n, "build-id")
+			clearCauses(n)
+			addCause(n, CauseBuildID, "section "+sa.Name+" differs")
 		}
 		out = append(out, n)
 	}

@@ -73,7 +73,7 @@ func (c *comparer) textDiff(n *Node, ta, tb string) {
 		n.Comments = append(n.Comments, "texts differ only in line endings or a final newline")
 	}
 	c.setUnified(n, text)
-	addCause(n, classifyText(removed, added)...)
+	addFindings(n, classifyText(removed, added))
 }
 
 // splitLines splits after each "\n", keeping it, so a missing final newline
@@ -200,6 +200,6 @@ func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
 	}
 	c.setUnified(n, text)
 	if classify {
-		addCause(n, classifyText(removed, added)...)
+		addFindings(n, classifyText(removed, added))
 	}
 }

@@ -185,7 +185,7 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 	}
 
 	for _, c := range res.RankedCauses() {
-		hc := htmlCause{ID: c.ID, Title: c.Title, Fix: c.Fix, Weight: c.Weight,
+		hc := htmlCause{ID: string(c.ID), Title: c.Title, Fix: c.Fix, Weight: c.Weight,
 			WeightUnit: plural(c.Weight, "difference", "differences"), Members: c.Members}
 		if len(hc.Members) > htmlMaxMembers {
 			hc.MoreMembers = len(hc.Members) - htmlMaxMembers
@@ -223,7 +223,7 @@ func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 		Label:     nodeLabel(n, parent),
 		Kind:      string(n.Kind),
 		KindLabel: kindLabel(n, b.left, b.right),
-		Causes:    n.Causes,
+		Causes:    causeNames(n),
 		Comments:  n.Comments,
 		Open:      depth == 0 || (depth == 1 && b.openFirst),
 	}
