@@ -119,6 +119,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if res == nil {
 		return 0, verr
 	}
+	if res.Diff != nil {
+		warn(res.Diff.Warnings)
+	}
 	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
 		return 0, err
 	}

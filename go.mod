@@ -3,6 +3,7 @@ module github.com/reprove/reprove
 go 1.26.8
 
 require (
+	github.com/bmatcuk/doublestar/v4 v4.10.4
 	github.com/cavaliergopher/cpio v1.0.1
 	github.com/chromedp/chromedp v0.23.0
 	github.com/docker/go-units v0.5.0

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/reprove/reprove/diff/archive"
 )
 
@@ -85,6 +87,7 @@ type comparer struct {
 	limits      []string
 	limitSeen   map[string]bool
 	normHits    map[string][]string // pass → inputs where it hid a difference
+	excludeHits []int               // per Options.Exclude pattern, members it matched
 	suppressed  int
 }
 
@@ -142,11 +145,11 @@ func newComparer(ctx context.Context, a, b string, opts Options) (*comparer, err
 	}
 	opts = opts.withDefaults(a, b)
 	for _, g := range opts.Exclude {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, fmt.Errorf("exclude pattern %q: %w", g, err)
+		if !doublestar.ValidatePattern(g) {
+			return nil, fmt.Errorf("exclude pattern %q is not a valid glob (doublestar syntax: *, **, ?, [a-z], {a,b})", g)
 		}
 	}
-	c := &comparer{ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string][]string{}}
+	c := &comparer{excludeHits: make([]int, len(opts.Exclude)), ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string][]string{}}
 	for _, n := range opts.Normalize {
 		c.norm[n] = true
 	}
@@ -334,19 +337,40 @@ func (c *comparer) hidden() int {
 	return c.suppressed
 }
 
+// excluded reports whether a member path matches an --exclude glob
+// (doublestar syntax: "*" stays within one path segment, "**" spans any
+// number). A pattern without "/" matches the member's base name; one with
+// "/" matches its whole path inside its container, with or without a
+// leading "./". Each match is counted, so that a pattern that matched
+// nothing can be said.
 func (c *comparer) excluded(memberPath string) bool {
-	for _, g := range c.opts.Exclude {
-		if ok, _ := path.Match(g, memberPath); ok {
-			return true
+	trimmed := strings.TrimPrefix(strings.TrimPrefix(memberPath, "./"), "/")
+	for i, g := range c.opts.Exclude {
+		var ok bool
+		if strings.Contains(g, "/") {
+			ok = doublestar.MatchUnvalidated(strings.TrimPrefix(g, "./"), trimmed)
+		} else {
+			ok = doublestar.MatchUnvalidated(g, path.Base(trimmed))
 		}
-		if ok, _ := path.Match(g, strings.TrimPrefix(memberPath, "./")); ok {
-			return true
-		}
-		if ok, _ := path.Match(g, path.Base(memberPath)); ok {
+		if ok {
+			c.mu.Lock()
+			c.excludeHits[i]++
+			c.mu.Unlock()
 			return true
 		}
 	}
 	return false
+}
+
+// excludeWarnings says which --exclude patterns matched no member.
+func (c *comparer) excludeWarnings() []string {
+	var out []string
+	for i, g := range c.opts.Exclude {
+		if c.excludeHits[i] == 0 {
+			out = append(out, fmt.Sprintf("--exclude %q matched no member: \"*\" stays within one folder level; use \"**/NAME\" for any depth", g))
+		}
+	}
+	return out
 }
 
 func (c *comparer) progress(stage, name string) {
@@ -584,6 +608,7 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 		s.NormalizedAt = append(s.NormalizedAt, NormalizationHit{Pass: p, Paths: c.normHits[p]})
 	}
 	s.Causes = rankCauses(root)
+	s.Warnings = c.excludeWarnings()
 	return s, nil
 }
 

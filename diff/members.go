@@ -316,8 +316,9 @@ func (c *comparer) compareMembers(a, b *input, m, o *member, format string, dept
 		return nil, fmt.Errorf("reading member %s of %s: %w", o.name, b.name, err)
 	}
 	ia.label, ib.label = m.name, o.name
+	before := c.hidden()
 	n, err := c.compare(ia, ib, depth+1)
-	if err == nil && n == nil && m.compressed != nil && o.compressed != nil {
+	if err == nil && n == nil && c.hidden() == before && m.compressed != nil && o.compressed != nil {
 		n, err = c.compareStored(m, o, ia, ib, format)
 	}
 	ia.done()

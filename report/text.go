@@ -120,6 +120,12 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 	if res.Diff != nil {
 		if len(res.Diff.Normalizations) > 0 {
 			ew.printf("\n%s %s\n", p.bold.Sprint("Normalizations that changed bytes:"), termSafe(strings.Join(res.Diff.Normalizations, ", ")))
+			for _, h := range res.Diff.NormalizedAt {
+				ew.printf("  %s at %s\n", termSafe(h.Pass), termSafe(memberList(h.Paths, textMaxMembers)))
+			}
+		}
+		for _, w := range res.Diff.Warnings {
+			ew.printf("%s %s\n", p.bold.Sprint("Warning:"), termSafe(w))
 		}
 		if len(res.Diff.Limits) > 0 {
 			ew.printf("\n")
