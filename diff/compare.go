@@ -423,11 +423,7 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 		return n, err
 	}
 	if fa.Name() != fb.Name() {
-		n, err := c.compareLeaf(a, b, fa, fb)
-		if n != nil {
-			n.Comments = append([]string{fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())}, n.Comments...)
-		}
-		return n, err
+		return c.compareFormats(a, b, fa, fb, depth)
 	}
 	n, err := safeCompare(fa, c, a, b, depth)
 	if err != nil {
@@ -454,6 +450,30 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 		return n, nil
 	}
 	return n, nil
+}
+
+// compareFormats compares inputs of different formats: two compression
+// streams by their decompressed contents, anything else as bytes, with
+// the file type change as the cause (text against JSON is no such change).
+func (c *comparer) compareFormats(a, b *input, fa, fb Format, depth int) (*Node, error) {
+	if streamCompression(fa) != archive.None && streamCompression(fb) != archive.None {
+		return c.compareRecompressed(a, b, fa, fb, depth)
+	}
+	n, err := c.compareLeaf(a, b, fa, fb)
+	if n == nil {
+		return n, err
+	}
+	what := fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())
+	n.Comments = append([]string{what}, n.Comments...)
+	_, ta := fa.(textFormat)
+	_, tb := fb.(textFormat)
+	_, ja := fa.(jsonFormat)
+	_, jb := fb.(jsonFormat)
+	if !((ta || ja) && (tb || jb)) {
+		clearCauses(n)
+		addCause(n, CauseFileType, fmt.Sprintf("format: %s → %s", fa.Name(), fb.Name()))
+	}
+	return n, err
 }
 
 // leafFormat is how a member that could not be opened is compared: as text

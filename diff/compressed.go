@@ -71,9 +71,9 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ia, erra = decompressInput(c, a, la, spec)
+		ia, erra = decompressInput(c, a, la, spec.compression)
 	}()
-	ib, err = decompressInput(c, b, lb, spec)
+	ib, err = decompressInput(c, b, lb, spec.compression)
 	<-done
 	defer ia.done()
 	defer ib.done()
@@ -118,8 +118,8 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	return wrap(a, b, spec.format, details), nil
 }
 
-func decompressInput(c *comparer, in *input, label string, spec streamSpec) (*input, error) {
-	rc, err := archive.Decompress(spec.compression, in.reader(), in.name, c.opts.Limits)
+func decompressInput(c *comparer, in *input, label string, comp archive.Compression) (*input, error) {
+	rc, err := archive.Decompress(comp, in.reader(), in.name, c.opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing %s: %w", in.name, err)
 	}

@@ -204,6 +204,17 @@ func TestPairs(t *testing.T) {
 			wantLeaves: []string{"content b.tar.bz2/b.tar/./etc/conf", "metadata b.tar.bz2 (header)"}, wantCauses: []string{"compression"}},
 		{name: "xz check", nameA: "a.tar.xz", nameB: "b.tar.xz", a: dt.XZ(baseTar, xz.CRC64), b: dt.XZ(baseTar, xz.SHA256),
 			wantLeaves: []string{"metadata b.tar.xz (compressed data)", "metadata b.tar.xz (header)"}, wantCauses: []string{"compression"}},
+		{name: "gzip against xz: compression changed, content compared", nameA: "a.tar.gz", nameB: "b.tar.xz", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.XZ(innerTar, xz.CRC64),
+			wantLeaves: []string{"content b.tar.xz/b.tar/./etc/conf"}, wantCauses: []string{"compression-changed"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if s.Root.Format != "xz" || s.Causes[0].Evidence[0] != "compression: gzip → xz" {
+					t.Errorf("root format %q, causes %+v; want xz and the change gzip → xz", s.Root.Format, s.Causes)
+				}
+			}},
+		{name: "gzip against zstd with equal content", nameA: "a.tar.gz", nameB: "b.tar.zst", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.Zstd(baseTar, zstd.SpeedDefault, true),
+			wantLeaves: []string{"metadata b.tar.zst"}, wantCauses: []string{"compression-changed"}},
+		{name: "deb against tar.gz: file type", nameA: "a.deb", nameB: "b.tar.gz", a: dt.Deb(baseTar, baseTar), b: dt.Gzip(baseTar, 6, "", dt.Epoch),
+			wantLeaves: []string{"content b.tar.gz"}, wantCauses: []string{"file-type"}},
 		{name: "zstd member", nameA: "a.tar.zst", nameB: "b.tar.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(innerTar, zstd.SpeedDefault, true),
 			wantLeaves: []string{"content b.tar.zst/b.tar/./etc/conf"}},
 		{name: "zstd checksum", nameA: "a.zst", nameB: "b.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(baseTar, zstd.SpeedDefault, false),
@@ -281,7 +292,7 @@ func TestPairs(t *testing.T) {
 				}
 			}},
 		{name: "format differs", nameA: "a", nameB: "b", a: baseTar, b: dt.Gzip(baseTar, 6, "", dt.Epoch),
-			wantLeaves: []string{"content b"},
+			wantLeaves: []string{"content b"}, wantCauses: []string{"file-type"},
 			check: func(t *testing.T, s *diff.Summary) {
 				if !strings.Contains(strings.Join(s.Root.Comments, "\n"), "format differs: tar vs gzip") {
 					t.Errorf("comments %q do not name both formats", s.Root.Comments)
