@@ -16,20 +16,22 @@ import (
 // member is one entry of a container (directory, tar, zip, ar, cpio) with
 // its metadata; content is opened only when it differs.
 type member struct {
-	name   string
-	key    string // name made unique within its listing
-	typ    string // "file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"
-	mode   fs.FileMode
-	uid    int
-	gid    int
-	uname  string
-	gname  string
-	mtime  time.Time
-	hasOwn bool // uid/gid are meaningful
-	hasMT  bool // mtime is meaningful
-	link   string
-	size   int64
-	extra  []metaField // format-specific metadata
+	name    string
+	match   string  // name it is matched by when not name (below a renamed folder)
+	key     string  // match name made unique within its listing
+	partner *member // the other side's member paired with it although their names differ
+	typ     string  // "file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"
+	mode    fs.FileMode
+	uid     int
+	gid     int
+	uname   string
+	gname   string
+	mtime   time.Time
+	hasOwn  bool // uid/gid are meaningful
+	hasMT   bool // mtime is meaningful
+	link    string
+	size    int64
+	extra   []metaField // format-specific metadata
 	// open returns the member's content as an input named for display.
 	open func(name string) (*input, error)
 	// same, when set, decides content equality more cheaply than reading
@@ -178,8 +180,15 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 	var out []*Node
 	ma := c.filterMembers(la.members)
 	mb := c.filterMembers(lb.members)
+	if r := pairRenamedFolder(ma, mb); r != nil {
+		out = append(out, c.renameNode(a, b, r))
+	}
 	idxA := indexMembers(ma)
 	idxB := indexMembers(mb)
+	renamed, err := c.pairUnmatched(a, b, ma, mb, idxA, idxB)
+	if err != nil {
+		return nil, err
+	}
 	if n := c.compareMetaFields(a, b, la.format, "archive", la.extra, lb.extra); n != nil {
 		n.Name1, n.Name2 = "archive metadata", "archive metadata"
 		n.Source1, n.Source2 = a.name+" (archive metadata)", b.name+" (archive metadata)"
@@ -207,7 +216,23 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 	nodes, metaNodes := c.emitGrouped(a, b, ps)
 	out = append(out, nodes...)
 	content, err := c.compareContents(a, b, la.format, contentPairs, metaNodes, depth)
-	return append(out, content...), err
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, content...)
+	for _, p := range renamed {
+		if pm, ok := c.memberMeta(a, b, la, p.a, p.b); ok {
+			out = append(out, pm.build())
+		}
+		n, err := c.compareMembers(a, b, p.a, p.b, la.format, depth)
+		if err != nil {
+			return nil, err
+		}
+		n = c.renamedNode(a, b, p, n)
+		c.account(n)
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // compareOrder is the node for members both sides have in another order.
@@ -250,7 +275,7 @@ func (c *comparer) onlyIn(a, b *input, ms []*member, other map[string]*member, k
 		side, sign, hunk = b.name, "+", "@@ -0,0 +1 @@\n"
 	}
 	for _, m := range ms {
-		if other[m.key] != nil {
+		if other[m.key] != nil || m.partner != nil {
 			continue
 		}
 		m := m
@@ -367,16 +392,20 @@ func indexMembers(ms []*member) map[string]*member {
 	idx := make(map[string]*member, len(ms))
 	last := make(map[string]int, len(ms))
 	for _, m := range ms {
-		k := m.name
-		n := last[m.name]
+		name := m.name
+		if m.match != "" {
+			name = m.match
+		}
+		k := name
+		n := last[name]
 		for n > 0 || idx[k] != nil {
 			n++
-			k = m.name + "#" + strconv.Itoa(n)
+			k = name + "#" + strconv.Itoa(n)
 			if idx[k] == nil {
 				break
 			}
 		}
-		last[m.name] = max(n, 1)
+		last[name] = max(n, 1)
 		m.key = k
 		idx[k] = m
 	}
