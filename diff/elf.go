@@ -35,17 +35,24 @@ type elfAspect struct {
 	// with the sections they link to (string tables): each is checked
 	// against Limits.MaxTableSize first.
 	tables []elf.SectionType
+	// bound, when set, says why the view is not decoded (past a limit).
+	bound func(c *comparer, f *elf.File) string
+	// classify names causes from the view's changed lines.
+	classify bool
 }
 
 var elfAspects = []elfAspect{
-	{"readelf --wide --file-header {}", "file header", elfHeaderLines, nil},
-	{"readelf --wide --program-header {}", "program headers", elfProgLines, nil},
-	{"readelf --wide --sections {}", "section headers", elfSectionLines, nil},
-	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }, []elf.SectionType{elf.SHT_SYMTAB}},
+	{"readelf --wide --file-header {}", "file header", elfHeaderLines, nil, nil, false},
+	{"readelf --wide --program-header {}", "program headers", elfProgLines, nil, nil, false},
+	{"readelf --wide --sections {}", "section headers", elfSectionLines, nil, nil, false},
+	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }, []elf.SectionType{elf.SHT_SYMTAB}, nil, false},
 	{"readelf --wide --dyn-syms {}", "dynamic symbols", func(f *elf.File) []string { return elfSymLines(f.DynamicSymbols) },
-		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}},
-	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}},
-	{"readelf --wide --notes {}", "notes", elfNoteLines, nil},
+		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}, nil, false},
+	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}, nil, false},
+	{"readelf --wide --notes {}", "notes", elfNoteLines, nil, nil, false},
+	{"readelf --wide --relocs {}", "relocations", elfRelocLines,
+		[]elf.SectionType{elf.SHT_RELA, elf.SHT_REL, elf.SHT_SYMTAB, elf.SHT_DYNSYM}, nil, false},
+	{"readelf --debug-dump=info,rawline {}", "DWARF", elfDWARFLines, nil, (*comparer).dwarfTooLarge, true},
 }
 
 // tooLarge returns a line saying which table of f the aspect would decode
@@ -80,6 +87,11 @@ func (c *comparer) aspectLines(f *elf.File, asp elfAspect) []string {
 	if why := c.tooLarge(f, asp); why != "" {
 		return []string{why}
 	}
+	if asp.bound != nil {
+		if why := asp.bound(c, f); why != "" {
+			return []string{why}
+		}
+	}
 	return asp.lines(f)
 }
 
@@ -106,7 +118,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		n := newNode(a, b, KindContent, "elf")
 		n.Name1, n.Name2 = asp.label, asp.label
 		n.Source1, n.Source2 = a.name+" ["+asp.short+"]", b.name+" ["+asp.short+"]"
-		c.linesDiff(n, la, lb, false)
+		c.linesDiff(n, la, lb, asp.classify)
 		elfAspectCauses(n, asp.short, fa, fb, la, lb)
 		details = append(details, n)
 	}
@@ -384,6 +396,9 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 		}
 		if n == nil {
 			continue
+		}
+		if d := c.disasmNode(a, b, fa, fb, sa, sb); d != nil {
+			out = append(out, d)
 		}
 		if buildIDSections[sa.Name] {
 			// A build ID is a hash, not text: slashes in a Go build ID

@@ -3,6 +3,7 @@ package diff
 import (
 	"archive/tar"
 	"context"
+	"debug/elf"
 	"os"
 	"testing"
 	"time"
@@ -79,7 +80,8 @@ func FuzzCpio(f *testing.F) {
 }
 
 var fuzzELF = dt.ELF(dt.ELFSpec{Text: []byte{0x90, 0xc3}, Rodata: []byte("x"), BuildID: []byte{1, 2, 3, 4}, Symbols: []string{"main"},
-	GoVers: "go1.22.0", GoMod: "path\tx\nmod\tx\t(devel)\t\nbuild\tCGO_ENABLED=0\n", Dynamics: []string{"libc.so.6"}})
+	GoVers: "go1.22.0", GoMod: "path\tx\nmod\tx\t(devel)\t\nbuild\tCGO_ENABLED=0\n", Dynamics: []string{"libc.so.6"},
+	Relocs: []dt.Reloc{{Offset: 1, Type: elf.R_X86_64_PC32, Sym: 1, Addend: -4}}, Unit: &dt.Unit{Name: "a.c", Producer: "cc", CompDir: "/src"}})
 
 func FuzzELF(f *testing.F) {
 	fuzzFormat(f, elfFormat{}, fuzzELF, dt.ELF(dt.ELFSpec{Text: []byte{0xc3}}))
