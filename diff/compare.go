@@ -23,7 +23,8 @@ import (
 type Format interface {
 	// Name is the format's short name, as shown in Node.Format.
 	Name() string
-	// Detect reports whether head, the first bytes of an input (up to 8 KiB),
+	// Detect reports whether head, the first bytes of an input (up to
+	// headSize, 36 KiB: an ISO 9660 volume descriptor is at 32 KiB),
 	// starts a value of this format.
 	Detect(head []byte) bool
 	// compare explains how a and b, both of this format and known to differ,
@@ -35,6 +36,16 @@ type Format interface {
 // formats in detection order: strong magic first, weak guesses last.
 var formats = []Format{
 	elfFormat{},
+	peFormat{},
+	machoFormat{},
+	classFormat{},
+	rpmFormat{},
+	squashfsFormat{},
+	iso9660Format{},
+	sqliteFormat{},
+	pngFormat{},
+	pycFormat{},
+	moFormat{},
 	zipFormat{},
 	gzipFormat{},
 	bzip2Format{},
@@ -44,12 +55,13 @@ var formats = []Format{
 	cpioFormat{},
 	tarFormat{},
 	lzmaFormat{},
+	pdfFormat{},
 	jsonFormat{},
 	textFormat{},
 	binaryFormat{},
 }
 
-const headSize = 8 << 10
+const headSize = 36 << 10
 
 // Formats lists the names of the formats the engine recognises, in
 // detection order, plus "dir".
@@ -494,7 +506,7 @@ func typeWord(dir bool) string {
 
 func isContainer(f Format) bool {
 	switch f.(type) {
-	case textFormat, binaryFormat, jsonFormat:
+	case textFormat, binaryFormat, jsonFormat, classFormat, pycFormat, moFormat, pngFormat, pdfFormat, sqliteFormat:
 		return false
 	}
 	return true
