@@ -266,6 +266,18 @@ func TestPairs(t *testing.T) {
 			a:          []byte("built in /tmp/build-123/src/x.c\nid 123e4567-e89b-12d3-a456-426614174000\nsame\n"),
 			b:          []byte("built in /tmp/build-456/src/x.c\nid 00000000-1111-2222-3333-444444444444\nsame\n"),
 			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"build-path", "random-ids"}},
+		{name: "text host name", nameA: "a.txt", nameB: "b.txt",
+			a: []byte("Built by builder@buildd-x86-03 on Linux\nsame\n"), b: []byte("Built by builder@laptop-7 on Linux\nsame\n"),
+			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"hostname"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if ev := s.Causes[0].Evidence; len(ev) != 1 || ev[0] != "host name: builder@buildd-x86-03 → builder@laptop-7" {
+					t.Errorf("evidence %q", ev)
+				}
+			}},
+		{name: "debian md5sums are checksums, not random ids", nameA: "md5sums", nameB: "md5sums",
+			a:          []byte("d41d8cd98f00b204e9800998ecf8427e  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),
+			b:          []byte("9e107d9d372bb6826bd81d3542a419d6  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),
+			wantLeaves: []string{"content md5sums"}, wantCauses: []string{"checksums"}},
 		{name: "binary hex", nameA: "a.bin", nameB: "b.bin", a: append([]byte{0, 1, 2}, dt.Random(4096, 1)...), b: append([]byte{0, 1, 3}, dt.Random(4096, 1)...),
 			wantLeaves: []string{"content b.bin"},
 			check: func(t *testing.T, s *diff.Summary) {

@@ -35,8 +35,11 @@ func moOrder(h []byte) (binary.ByteOrder, bool) {
 }
 
 func parseMo(data []byte) ([]view, error) {
+	if len(data) < 28 {
+		return nil, errors.New("not a .mo catalogue: shorter than its header")
+	}
 	bo, ok := moOrder(data)
-	if !ok || len(data) < 28 {
+	if !ok {
 		return nil, errors.New("not a .mo catalogue")
 	}
 	n, orig, trans := int64(bo.Uint32(data[8:])), int64(bo.Uint32(data[12:])), int64(bo.Uint32(data[16:]))

@@ -169,7 +169,9 @@ func (pngFormat) compare(c *comparer, a, b *input, _ int) (*Node, error) {
 	if len(details) > 0 {
 		n := details[0]
 		valueChange(n, CauseEmbeddedDate, "tIME", strings.TrimPrefix(ia.time, "tIME: "), strings.TrimPrefix(ib.time, "tIME: "))
-		isText := func(l string) bool { return l[0] == 't' || l[0] == 'z' || l[0] == 'i' }
+		isText := func(l string) bool {
+			return strings.HasPrefix(l, "tEXt ") || strings.HasPrefix(l, "zTXt ") || strings.HasPrefix(l, "iTXt ")
+		}
 		addFindings(n, classifyText(changedLines(ia.chunks, ib.chunks, isText)))
 	}
 	if ia.idatSum != ib.idatSum && ia.pixel == ib.pixel {
