@@ -81,7 +81,9 @@ func pairs(tmp string) []pair {
 	baseTar, changedTar := dt.Tar(tar.FormatPAX, base...), dt.Tar(tar.FormatPAX, changed...)
 	cpioA := []archivetest.CpioEntry{{Name: "etc/x", Mode: 0o100644, Body: []byte("one\n")}, {Name: "bin", Mode: 0o040755}}
 	cpioB := []archivetest.CpioEntry{{Name: "etc/x", Mode: 0o100644, Body: []byte("two\n")}, {Name: "bin", Mode: 0o040755}}
-	control := func(v string) []byte { return dt.Tar(tar.FormatGNU, file("./control", "Package: hello\nVersion: "+v+"\n"), file("./md5sums", "x\n")) }
+	control := func(v string) []byte {
+		return dt.Tar(tar.FormatGNU, file("./control", "Package: hello\nVersion: "+v+"\n"), file("./md5sums", "x\n"))
+	}
 	debWith := func(name string, ctl, data []byte) []byte {
 		return dt.Ar(dt.Entry{Name: "debian-binary", Body: []byte("2.0\n")}, dt.Entry{Name: name, Body: ctl}, dt.Entry{Name: "data.tar.xz", Body: dt.XZ(data, xz.CRC64)})
 	}
@@ -126,7 +128,9 @@ func pairs(tmp string) []pair {
 			dt.Tar(tar.FormatPAX, dt.Entry{Name: "usr/lib/libfoo.so.1.3", Body: lib2}, file("usr/share/x", "same\n"))},
 		{"elf-build-id", "", elfBase2(elfWith, "ffffffffffffffffffffffffffffffffffffffff", false), elfBase2(elfWith, "", false)},
 		{"elf-code", "", dt.ELF(elfBase), elfWith(func(s *dt.ELFSpec) { s.Text = []byte{0xb8, 2, 0, 0, 0, 0xc3, 0x90, 0x90} })},
-		{"elf-dwarf-build-path", "", dt.ELF(elfBase), elfWith(func(s *dt.ELFSpec) { s.Unit = &dt.Unit{Name: "main.c", Producer: "GNU C17 12.2.0 -O2", CompDir: "/tmp/build"} })},
+		{"elf-dwarf-build-path", "", dt.ELF(elfBase), elfWith(func(s *dt.ELFSpec) {
+			s.Unit = &dt.Unit{Name: "main.c", Producer: "GNU C17 12.2.0 -O2", CompDir: "/tmp/build"}
+		})},
 		{"elf-stripped", "", dt.ELF(elfBase), elfWith(func(s *dt.ELFSpec) { s.Symbols, s.Relocs, s.Unit = nil, nil, nil })},
 		{"pe-timestamp", ".exe", dt.PE(dt.PESpec{Stamp: day1, Text: []byte{0xc3}}), dt.PE(dt.PESpec{Stamp: day2, Text: []byte{0xc3}})},
 		{"macho-uuid", ".macho", dt.MachO(dt.MachOSpec{UUID: [16]byte{1}, Text: []byte{0xc3}}), dt.MachO(dt.MachOSpec{UUID: [16]byte{2}, Text: []byte{0xc3}})},
