@@ -187,12 +187,7 @@ func writeLine(sb *strings.Builder, tag byte, l string) {
 // linesDiff is unifiedDiff over rendered lines (listings, headers) with the
 // comparer's limits; it returns "" when the lines are equal.
 func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
-	for i := range la {
-		la[i] += "\n"
-	}
-	for i := range lb {
-		lb[i] += "\n"
-	}
+	la, lb = withNewlines(la), withNewlines(lb)
 	text, removed, added, truncated := unifiedDiff(la, lb, c.opts.Context, c.opts.MaxDiffLines)
 	if truncated {
 		n.Comments = append(n.Comments, fmt.Sprintf("diff truncated at %d lines", c.opts.MaxDiffLines))
@@ -202,4 +197,13 @@ func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
 	if classify {
 		addFindings(n, classifyText(removed, added))
 	}
+}
+
+// withNewlines returns a copy of lines, each ended by "\n".
+func withNewlines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l + "\n"
+	}
+	return out
 }
