@@ -166,7 +166,15 @@ func disassemblerFor(m elf.Machine) disassembler {
 			if err != nil || inst.Len == 0 {
 				return "(bad)", 1
 			}
-			return x86asm.IntelSyntax(inst, pc, sym), inst.Len
+			text := x86asm.IntelSyntax(inst, pc, sym)
+			for _, arg := range inst.Args {
+				// A RIP-relative operand is shown as the address it
+				// reaches, which the caller normalizes like any other.
+				if m, ok := arg.(x86asm.Mem); ok && m.Base == x86asm.RIP {
+					text = ripRelative.ReplaceAllString(text, fmt.Sprintf("0x%x", pc+uint64(inst.Len)+uint64(m.Disp)))
+				}
+			}
+			return text, inst.Len
 		}
 	case elf.EM_AARCH64:
 		return func(code []byte, _ uint64, _ func(uint64) (string, uint64)) (string, int) {
@@ -210,6 +218,9 @@ func (z *symbolizer) lookup(addr uint64) (string, uint64) {
 	}
 	return z.names[i], z.addrs[i]
 }
+
+// ripRelative matches Intel syntax's RIP-relative displacement.
+var ripRelative = regexp.MustCompile(`rip[+-]0x[0-9a-f]+`)
 
 // hexAddr matches hex literals that may be addresses.
 var hexAddr = regexp.MustCompile(`0x[0-9a-f]{4,}`)

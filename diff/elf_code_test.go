@@ -51,6 +51,9 @@ func TestELFCodeRelocationsDWARF(t *testing.T) {
 					t.Errorf("comments %q", n.Comments)
 				}
 			}},
+		{name: "code moved: a RIP-relative operand reaches another address", a: with(func(s *dt.ELFSpec) { s.Text = pad(0x48, 0x8d, 0x05, 0x10, 0, 0, 0) }),
+			b:          with(func(s *dt.ELFSpec) { s.Text = pad(0x48, 0x8d, 0x05, 0x20, 0, 0, 0) }),
+			wantLeaves: []string{"content b [section .text]", "metadata b [disassembly .text]"}},
 		{name: "relocation addend", a: dt.ELF(base), b: with(func(s *dt.ELFSpec) { s.Relocs = []dt.Reloc{{Offset: 1, Type: elf.R_X86_64_PC32, Sym: 1, Addend: 12}} }),
 			wantLeaves: []string{"content b [relocations]", "content b [section .rela.text]"},
 			check: func(t *testing.T, s *diff.Summary) {
