@@ -19,7 +19,7 @@ what=${1:-all}
 IDENTICAL_MIB=${IDENTICAL_MIB:-1024}
 DIFFOSCOPE_TIMEOUT=${DIFFOSCOPE_TIMEOUT:-600}
 for tool in diffoscope /usr/bin/time openssl go; do
-  command -v "$tool" >/dev/null || { echo "bench_diff.sh: $tool is missing (apt-get install -y diffoscope-minimal time openssl)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "bench_diff.sh: $tool is missing (scripts/bench.sh installs it: diffoscope-minimal time openssl squashfs-tools genisoimage python3-rpm)" >&2; exit 2; }
 done
 
 work=${BENCH_DIR:-$(mktemp -d /tmp/reprove-bench-diff.XXXXXX)}
