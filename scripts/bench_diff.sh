@@ -47,6 +47,21 @@ go build -o "$bin/diff-members" ./diff/internal/cmd/diff-members
 agree() {
   local corpus=$work/corpus same_verdict=0 same_members=0 total=0 archives=0 name a b rc dc rm dm
   "$bin/gen-corpus" "$corpus"
+  # The same images made by Debian's tools, when installed (bench.sh installs them).
+  local s
+  for s in a b; do
+    mkdir -p "$work/img-$s/etc" "$corpus/iso9660-genisoimage" "$corpus/squashfs-mksquashfs"
+    echo "version $s" >"$work/img-$s/etc/motd"
+    touch -d @1700000000 "$work/img-$s/etc/motd" "$work/img-$s/etc" "$work/img-$s"
+    if command -v genisoimage >/dev/null; then
+      genisoimage -quiet -R -V CDROM -o "$corpus/iso9660-genisoimage/$s.iso" "$work/img-$s"
+      touch "$corpus/iso9660-genisoimage/ARCHIVE"
+    fi
+    if command -v mksquashfs >/dev/null; then
+      mksquashfs "$work/img-$s" "$corpus/squashfs-mksquashfs/$s.sqfs" -quiet -noappend -all-time 1700000000 -mkfs-time 1700000000 >/dev/null
+      touch "$corpus/squashfs-mksquashfs/ARCHIVE"
+    fi
+  done
   printf '\n%-28s %8s %8s  %s\n' "pair" "reprove" "diffosc" "differing members"
   for d in "$corpus"/*/; do
     name=$(basename "$d")

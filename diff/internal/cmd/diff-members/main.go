@@ -48,7 +48,7 @@ func main() {
 				found = walk(d, prefix) || found
 				continue
 			}
-			p := strings.TrimPrefix(prefix+"/"+strings.TrimPrefix(d.Source2, "./"), "/")
+			p := strings.TrimPrefix(prefix+"/"+strings.TrimLeft(strings.TrimPrefix(d.Source2, "./"), "/"), "/")
 			if !walk(d, p) {
 				set[p] = true
 			}
