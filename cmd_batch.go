@@ -130,7 +130,7 @@ func outcomeLine(o batch.Outcome, color bool) string {
 	case 1:
 		cause := "no known cause"
 		if cs := r.RankedCauses(); len(cs) > 0 {
-			cause = cs[0].ID
+			cause = string(cs[0].ID)
 		}
 		return fmt.Sprintf("✗ %s %s (%s) %s", o.Target.Name, r.Verdict, cause, d)
 	}

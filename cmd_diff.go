@@ -27,6 +27,14 @@ func normalizationHelp() string {
 	return b.String()
 }
 
+// warn prints the comparison's warnings (an --exclude that matched
+// nothing) on stderr, which carries progress, never results.
+func warn(ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(os.Stderr, "reprove: warning: "+w)
+	}
+}
+
 // runDiff compares A and B and writes the report. Its answer (exit.go) is
 // 0 when they are identical (or equivalent after the asked
 // normalizations) and 1 otherwise.
@@ -61,6 +69,7 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) error {
 	if err != nil {
 		return err
 	}
+	warn(sum.Warnings)
 	out := cfg.Output
 	if out == "" {
 		out = "-"

@@ -128,6 +128,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) error {
 	if res.Verdict == report.Error && err != nil {
 		res.ErrorClass = string(classify(err))
 	}
+	if res.Diff != nil {
+		warn(res.Diff.Warnings)
+	}
 	if werr := writeReports(res, cfg.common, outs, key); werr != nil && err == nil {
 		err = werr
 	}

@@ -192,7 +192,7 @@ func causeIDs(res *report.Result) []string {
 	var ids []string
 	if res.Diff != nil {
 		for _, c := range res.Diff.Causes {
-			ids = append(ids, c.ID)
+			ids = append(ids, string(c.ID))
 		}
 	}
 	return ids

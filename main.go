@@ -171,7 +171,7 @@ var diffLimitFlags = append([]cli.Flag{
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
 	&cli.IntFlag{Name: "max-diff-lines", Usage: "`LINES` per unified or hex diff before it is cut", Value: 400},
 	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: diff.DefaultMaxTempSize},
-	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
+	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members matching `GLOB` (repeatable; doublestar: * within one folder level, ** across any, e.g. '**/BUILDINFO'; a GLOB without / matches base names); a GLOB that matches nothing is warned about"},
 }, archiveLimitFlags()...)
 
 // archiveLimitFlags are the flags of archive.Limits, one per limit, made

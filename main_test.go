@@ -276,7 +276,7 @@ func TestVerifyFixtures(t *testing.T) {
 			}
 			var ids []string
 			for _, c := range res.Diff.Causes {
-				ids = append(ids, c.ID)
+				ids = append(ids, string(c.ID))
 			}
 			if !contains(ids, tt.cause) {
 				t.Errorf("causes: want %q among %v", tt.cause, ids)
@@ -777,6 +777,17 @@ func TestDiffCommand(t *testing.T) {
 	// but BUILDINFO's content differs too: normalizing must not hide it.
 	if r := reprove(t, t.TempDir(), "diff", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b); r.code != 1 {
 		t.Errorf("normalized diff with a content difference: want exit 1, got %d", r.code)
+	}
+	// "*" stays within one folder level: */BUILDINFO misses the nested
+	// BUILDINFO, says so, and the difference stays; **/BUILDINFO excludes
+	// it, and the tar normalizations then hold through the gzip layer.
+	r = reprove(t, t.TempDir(), "diff", "--exclude", "*/BUILDINFO", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b)
+	if r.code != 1 || !strings.Contains(r.stderr, `warning: --exclude "*/BUILDINFO" matched no member`) {
+		t.Errorf("--exclude */BUILDINFO: want exit 1 and a warning, got %d\n%s", r.code, r.stderr)
+	}
+	r = reprove(t, t.TempDir(), "diff", "--exclude", "**/BUILDINFO", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b)
+	if r.code != 0 || strings.Contains(r.stderr, "warning") || !strings.Contains(r.stdout, "tar-mtime at ") {
+		t.Errorf("--exclude **/BUILDINFO with tar normalizations: want exit 0, no warning and where tar-mtime applied, got %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 

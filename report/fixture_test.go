@@ -30,25 +30,25 @@ func sampleTree() *diff.Summary {
 			"-000000f0: 4743 4320 3a20 2844 6562 6961 6e20 3132  GCC : (Debian 12\n" +
 			"+000000f0: 4743 4320 3a20 2844 6562 6961 6e20 3133  GCC : (Debian 13\n" +
 			" 00000100: 2e32 2e30 2d31 3429 2031 322e 322e 3000  .2.0-14) 12.2.0.\n",
-		Causes: []string{"build-path"},
+		Causes: []diff.CauseID{"build-path"},
 	}
 	readme := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/BUILDINFO",
 		Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/BUILDINFO",
 		Format:  "text", Kind: diff.KindContent, Size1: 58, Size2: 58,
 		Unified: "--- a/hello-1.0/BUILDINFO\n+++ b/hello-1.0/BUILDINFO\n@@ -1,3 +1,3 @@\n name: hello\n-built: 2023-11-14T22:13:20Z | <b>x</b>\n+built: 2024-05-01T09:00:00Z | <b>x</b>\n path: /src\n",
-		Causes:  []string{"timestamps"},
+		Causes:  []diff.CauseID{"timestamps"},
 	}
 	mode := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/share/doc",
 		Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/share/doc",
 		Kind:    diff.KindMetadata, Comments: []string{"mode 0644 → 0755", "mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
-		Causes: []string{"timestamps", "file-mode"},
+		Causes: []diff.CauseID{"timestamps", "file-mode"},
 	}
 	order := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar", Source2: "rebuilt.tar.gz/rebuilt.tar",
 		Kind: diff.KindOrder, Comments: []string{"entries in a different order: hello-1.0/bin before hello-1.0/share"},
-		Causes: []string{"file-order"},
+		Causes: []diff.CauseID{"file-order"},
 	}
 	added := &diff.Node{Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/.buildstamp", Kind: diff.KindAdded, Size2: 11}
 	removed := &diff.Node{Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/LICENSE", Kind: diff.KindRemoved, Size1: 1067}
@@ -85,7 +85,7 @@ func mtimeOnly(n int) []*diff.Node {
 			Source1: "hello-1.0.tar.gz/hello-1.0.tar/" + name, Source2: "rebuilt.tar.gz/rebuilt.tar/" + name,
 			Kind: diff.KindMetadata, Comments: []string{"mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
 			Unified: "@@ -1 +1 @@\n-drwxr-xr-x root/root 0 2023-11-14 22:13 " + name + "\n+drwxr-xr-x root/root 0 2024-05-01 09:00 " + name + "\n",
-			Causes:  []string{"timestamps"},
+			Causes:  []diff.CauseID{diff.CauseTimestamps},
 		})
 	}
 	return out
@@ -164,7 +164,7 @@ func bigResult(nodes, lines int) *Result {
 	for i := 0; i < nodes; i++ {
 		kids = append(kids, &diff.Node{
 			Source1: fmt.Sprintf("big.tar/f%04d.txt", i), Source2: fmt.Sprintf("big.tar/f%04d.txt", i),
-			Format: "text", Kind: diff.KindContent, Unified: b.String(), Causes: []string{"timestamps"},
+			Format: "text", Kind: diff.KindContent, Unified: b.String(), Causes: []diff.CauseID{"timestamps"},
 		})
 	}
 	res.Diff.Root = &diff.Node{Source1: "big.tar", Source2: "big.tar", Format: "tar", Kind: diff.KindContainer, Details: kids}

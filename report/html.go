@@ -209,7 +209,7 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 	}
 
 	for _, c := range res.RankedCauses() {
-		hc := htmlCause{ID: c.ID, Title: c.Title, Fix: c.Fix, Weight: c.Weight,
+		hc := htmlCause{ID: string(c.ID), Title: c.Title, Fix: c.Fix, Weight: c.Weight,
 			WeightUnit: plural(c.Weight, "difference", "differences"), Members: c.Members}
 		if len(hc.Members) > htmlMaxMembers {
 			hc.MoreMembers = len(hc.Members) - htmlMaxMembers
@@ -247,7 +247,7 @@ func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 		Label:     nodeLabel(n, parent),
 		Kind:      string(n.Kind),
 		KindLabel: kindLabel(n, b.left, b.right),
-		Causes:    n.Causes,
+		Causes:    causeNames(n),
 		Comments:  n.Comments,
 	}
 	var facts []string
@@ -276,7 +276,7 @@ func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 		}
 		if grouped[c] {
 			b.shown++
-			hn.Meta = append(hn.Meta, htmlMetaRow{ID: fmt.Sprintf("n-%d", b.shown), Label: nodeLabel(c, n), Changes: metaChanges(c), Causes: c.Causes})
+			hn.Meta = append(hn.Meta, htmlMetaRow{ID: fmt.Sprintf("n-%d", b.shown), Label: nodeLabel(c, n), Changes: metaChanges(c), Causes: causeNames(c)})
 			continue
 		}
 		hn.Children = append(hn.Children, b.build(c, n, depth+1))

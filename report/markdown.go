@@ -73,7 +73,7 @@ func RenderMarkdown(w io.Writer, res *Result, opts RenderOptions) error {
 	if causes := res.RankedCauses(); len(causes) > 0 {
 		ew.printf("#### Likely causes\n\n")
 		for i, c := range causes {
-			ew.printf("%d. **%s** (%s, %d %s)", i+1, mdText(c.Title), mdCode(c.ID), c.Weight, plural(c.Weight, "difference", "differences"))
+			ew.printf("%d. **%s** (%s, %d %s)", i+1, mdText(c.Title), mdCode(string(c.ID)), c.Weight, plural(c.Weight, "difference", "differences"))
 			if c.Fix != "" {
 				ew.printf("  \n   Fix: %s", mdText(c.Fix))
 			}
@@ -159,7 +159,7 @@ func mdMetaTable(parent *diff.Node, members []*diff.Node) string {
 	for _, m := range members {
 		var causes []string
 		for _, c := range m.Causes {
-			causes = append(causes, mdCode(c))
+			causes = append(causes, mdCode(string(c)))
 		}
 		var changes []string
 		for _, c := range metaChanges(m) {
@@ -202,7 +202,7 @@ func renderMarkdownDiff(ew *errWriter, res *Result, opts RenderOptions, left, ri
 		if len(n.Causes) > 0 {
 			var ids []string
 			for _, c := range n.Causes {
-				ids = append(ids, mdCode(c))
+				ids = append(ids, mdCode(string(c)))
 			}
 			facts = append(facts, "cause "+strings.Join(ids, ", "))
 		}

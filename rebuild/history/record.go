@@ -163,7 +163,7 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	causes := []string{}
 	if res.Diff != nil {
 		for _, c := range res.Diff.Causes {
-			causes = append(causes, c.ID)
+			causes = append(causes, string(c.ID))
 		}
 	}
 	b, _ := json.Marshal(causes)
