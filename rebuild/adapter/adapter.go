@@ -1,9 +1,15 @@
 // Package adapter derives a manifest from what an artifact declares about
-// itself (a Go binary's build info, …). Adapters are tried in order; the
-// first that recognises the artifact returns a Plan: one or more candidate
-// manifests, most likely first, for the parts the artifact does not record.
-// The pipeline rebuilds the candidates in order and stops at the first that
-// reproduces the artifact bit for bit.
+// itself (a Go binary's build info, …). Adapters are registered once and
+// tried in order; the first that recognises the artifact returns a Plan: one
+// or more candidate manifests, most likely first, for the parts the artifact
+// does not record. The pipeline rebuilds the candidates in order and stops at
+// the first that reproduces the artifact bit for bit.
+//
+// Each ecosystem is one package under rebuild/adapter/ (golang/, …) with
+// the same shape: it reads the artifact, fetches what it must look at
+// through the pipeline's fetcher (so --replace-source, the HTTP settings,
+// confinement and --offline apply to its downloads too), and returns plain
+// manifests.
 package adapter
 
 import (
@@ -13,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/manifest"
@@ -30,29 +37,67 @@ type Adapter interface {
 // ErrNotApplicable says an adapter does not recognise the artifact.
 var ErrNotApplicable = errors.New("not recognised by this adapter")
 
-// Input is the artifact to infer a manifest for, already fetched and verified.
+// Input is the artifact to infer a manifest for, already fetched and
+// verified, and the environment the adapter may use.
 type Input struct {
+	Artifact Artifact
+	Env      Env
+}
+
+// Artifact is the fetched artifact.
+type Artifact struct {
 	Path   string // local path of the artifact file (the member, when Member is set)
 	URI    string // the artifact URI as the user gave it, for the manifest
 	Digest string // sha256:… of the artifact at URI
 	Member string // file inside an archive artifact, for the manifest
+}
 
+// Env is the part of the pipeline an adapter uses. Everything an adapter
+// downloads goes through it.
+type Env struct {
+	// Fetcher is the pipeline's fetcher: every registered scheme, the
+	// --replace-source rewrites, the one HTTP client, confinement and
+	// --offline. Its Cache() is where fetched inputs are kept.
+	Fetcher *fetch.Fetcher
+	// Pinner pins inputs named without a digest (a toolchain, a module
+	// zip) through the same rewrites and HTTP client.
+	Pinner Pinner
+	// Client is the pipeline's HTTP client, for discovery requests that
+	// are not inputs (a Go import path's ?go-get=1 page).
+	Client *http.Client
 	// BuilderImage is the image to build in (oci://…@sha256:… or
 	// oci-layout:DIR@sha256:…). Empty means DefaultBuilderImage().
 	BuilderImage string
-	// GOPROXY is the proxy list the toolchain zip is pinned through at
-	// inference time; empty means gomod.DefaultProxy.
-	GOPROXY string
-	// Cache receives the toolchain zip that inference pins (so the rebuild
-	// finds it there). Required by the Go adapter.
-	Cache *fetch.Cache
-	// HTTPClient is used for the module proxy and for ?go-get=1 import
-	// path discovery. Nil means http.DefaultClient.
-	HTTPClient *http.Client
-	// Rewrites are the --replace-source rewrites. Inferred manifests keep
-	// the declared URIs; rewrites only apply when fetching. They are here so
-	// adapters that must look at a source while inferring can honour them.
-	Rewrites []fetch.Rewrite
+}
+
+// Pinner finds what an input named without a digest is, downloading it
+// (trust on first use, as a person copying a digest into a manifest does).
+type Pinner interface {
+	Pin(ctx context.Context, uri string) (Pinned, error)
+}
+
+// Pinned is an input found by Pin.
+type Pinned struct {
+	URI    string // the URI to declare: the one asked for, made canonical (gomod: gains ?sum=h1:…)
+	Digest string // sha256:… of its bytes
+	Path   string // the bytes in the cache
+}
+
+// HTTPClient is e.Client, or http.DefaultClient when unset.
+func (e Env) HTTPClient() *http.Client {
+	if e.Client != nil {
+		return e.Client
+	}
+	return http.DefaultClient
+}
+
+// Image is the builder image inferred manifests use: e.BuilderImage, else
+// DefaultBuilderImage().
+func (e Env) Image() (string, error) {
+	if e.BuilderImage != "" {
+		return e.BuilderImage, nil
+	}
+	return DefaultBuilderImage()
 }
 
 // Plan is what an adapter inferred.
@@ -68,24 +113,45 @@ type Candidate struct {
 	Manifest *manifest.Manifest
 }
 
-// Adapters are the registered adapters, in the order Infer tries them.
-var Adapters = []Adapter{Go{}}
+var (
+	registryMu sync.Mutex
+	registry   []Adapter
+)
 
-// Infer tries each adapter in order and returns the first plan.
+// Register adds an adapter; Infer tries them in the order registered.
+func Register(a Adapter) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, r := range registry {
+		if r.Name() == a.Name() {
+			return
+		}
+	}
+	registry = append(registry, a)
+}
+
+// Registered lists the registered adapters in order.
+func Registered() []Adapter {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return append([]Adapter(nil), registry...)
+}
+
+// Infer tries each registered adapter in order and returns the first plan.
 func Infer(ctx context.Context, in Input) (*Plan, error) {
 	var tried []string
-	for _, a := range Adapters {
+	for _, a := range Registered() {
 		p, err := a.Infer(ctx, in)
 		if errors.Is(err, ErrNotApplicable) {
 			tried = append(tried, a.Name())
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("inferring a manifest for %s with the %s adapter: %w", in.URI, a.Name(), err)
+			return nil, fmt.Errorf("inferring a manifest for %s with the %s adapter: %w", in.Artifact.URI, a.Name(), err)
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("inferring a manifest for %s: %w (tried: %s); write a manifest (reprove.yaml) by hand", in.URI, ErrNotApplicable, strings.Join(tried, ", "))
+	return nil, fmt.Errorf("inferring a manifest for %s: %w (tried: %s); write a manifest (reprove.yaml) by hand", in.Artifact.URI, ErrNotApplicable, strings.Join(tried, ", "))
 }
 
 // BuilderImageEnv is the environment variable DefaultBuilderImage reads.

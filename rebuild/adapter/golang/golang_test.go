@@ -1,4 +1,4 @@
-package adapter_test
+package golang_test
 
 import (
 	"context"
@@ -18,10 +18,38 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
-	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/adapter/golang"
 	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
 )
+
+// inferOpts is what a test infers from.
+type inferOpts struct {
+	path, uri string
+	proxy     string       // GOPROXY
+	client    *http.Client // for ?go-get=1; nil: the Env's
+}
+
+// infer runs the Go adapter on a binary with a real pipeline environment:
+// its fetcher and pinner, a fresh cache, the given GOPROXY.
+func infer(t *testing.T, o inferOpts) (*adapter.Plan, error) {
+	t.Helper()
+	e, err := rebuild.NewEnv(rebuild.Config{CacheDir: t.TempDir(), GOPROXY: o.proxy, BuilderImage: testImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := e.AdapterEnv(e.Fetcher)
+	if o.client != nil {
+		env.Client = o.client
+	}
+	dgst := ""
+	if _, err := os.Stat(o.path); err == nil {
+		dgst = fileDigest(t, o.path)
+	}
+	in := adapter.Input{Artifact: adapter.Artifact{Path: o.path, URI: o.uri, Digest: dgst}, Env: env}
+	return golang.Adapter{}.Infer(context.Background(), in)
+}
 
 const testImage = "oci-layout:images/git@sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -155,12 +183,7 @@ func TestGoInfer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bin := buildFixture(t, repo, tt.flags...)
-			in := adapter.Input{
-				Path: bin, URI: "file:hello", Digest: fileDigest(t, bin),
-				BuilderImage: testImage, GOPROXY: proxy.URL,
-				Cache: &fetch.Cache{Root: t.TempDir()}, HTTPClient: client,
-			}
-			plan, err := adapter.Infer(context.Background(), in)
+			plan, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: proxy.URL, client: client})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +233,7 @@ func TestGoInfer(t *testing.T) {
 func TestInferNotGo(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "script.sh")
 	os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755)
-	_, err := adapter.Infer(context.Background(), adapter.Input{Path: p, URI: "file:script.sh", BuilderImage: testImage, Cache: &fetch.Cache{Root: t.TempDir()}})
+	_, err := infer(t, inferOpts{path: p, uri: "file:script.sh"})
 	if !errors.Is(err, adapter.ErrNotApplicable) {
 		t.Fatalf("Infer on a shell script: error = %v, want ErrNotApplicable", err)
 	}
@@ -226,10 +249,7 @@ func TestGoInferToolchainProgram(t *testing.T) {
 	}
 	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
 	proxy, _ := fakeToolchainProxy(t)
-	plan, err := adapter.Infer(context.Background(), adapter.Input{
-		Path: gofmt, URI: "file:gofmt", Digest: fileDigest(t, gofmt),
-		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()},
-	})
+	plan, err := infer(t, inferOpts{path: gofmt, uri: "file:gofmt", proxy: proxy.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,10 +322,7 @@ func TestGoInferInstalledModuleVersion(t *testing.T) {
 		t.Fatalf("go install: %v\n%s", err, b)
 	}
 	bin := filepath.Join(gobin, "t")
-	plan, err := adapter.Infer(context.Background(), adapter.Input{
-		Path: bin, URI: "file:t", Digest: fileDigest(t, bin),
-		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()},
-	})
+	plan, err := infer(t, inferOpts{path: bin, uri: "file:t", proxy: proxy.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,10 +380,7 @@ func TestGoInferForgedBuildInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy, _ := fakeToolchainProxy(t)
-	_, err = adapter.Infer(context.Background(), adapter.Input{
-		Path: p, URI: "file:forged", Digest: fileDigest(t, p),
-		BuilderImage: testImage, GOPROXY: proxy.URL, Cache: &fetch.Cache{Root: t.TempDir()}, HTTPClient: goGetServer(t),
-	})
+	_, err = infer(t, inferOpts{path: p, uri: "file:forged", proxy: proxy.URL, client: goGetServer(t)})
 	if err == nil || !strings.Contains(err.Error(), "damaged or forged") {
 		t.Fatalf("Infer on forged build info: error = %v, want one saying the build info is damaged or forged", err)
 	}
