@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reprove/reprove/diff"
@@ -83,6 +87,7 @@ type verifyConfig struct {
 	Replace []string // OLD=NEW
 	Builder string
 	Fetch   fetchConfig
+	All     bool // --all-members
 }
 
 // fetchConfig is what bounds and confines fetching.
@@ -115,6 +120,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if cfg.All {
+		return verifyEachMember(ctx, e, cfg)
+	}
 	res, verr := e.VerifyTarget(ctx, cfg.Target)
 	if res == nil {
 		return 0, verr
@@ -126,6 +134,64 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 		return 0, verr
 	}
 	return res.Verdict.ExitCode(), nil
+}
+
+// verifyEachMember verifies every recognised member of an archive; each
+// member's reports go to the files named, with the member's name before
+// the extension. The exit code is the worst of the verdicts.
+func verifyEachMember(ctx context.Context, e *rebuild.Env, cfg verifyConfig) (int, error) {
+	results, verr := e.VerifyEachMember(ctx, cfg.Target)
+	if len(results) == 0 {
+		return 0, verr
+	}
+	code := 0
+	tags := memberTags(results)
+	for i, res := range results {
+		if err := writeReports(res, cfg.common, cfg.Outputs.forMember(tags[i])); err != nil {
+			return 0, err
+		}
+		code = max(code, res.Verdict.ExitCode())
+	}
+	if verr != nil {
+		return 0, verr
+	}
+	return code, nil
+}
+
+// memberTags are the names report files of each member get: the member's
+// base name, or its position when two members share one.
+func memberTags(results []*report.Result) []string {
+	tags := make([]string, len(results))
+	seen := map[string]int{}
+	for i, r := range results {
+		tags[i] = strings.Map(func(c rune) rune {
+			if c == '/' || c == os.PathSeparator || c < ' ' {
+				return '_'
+			}
+			return c
+		}, path.Base(r.Artifact.Member))
+		seen[tags[i]]++
+	}
+	for i := range tags {
+		if seen[tags[i]] > 1 {
+			tags[i] = strconv.Itoa(i + 1)
+		}
+	}
+	return tags
+}
+
+// forMember names the report files of one member: r.json → r.TAG.json.
+func (o outputConfig) forMember(tag string) outputConfig {
+	rename := func(p string) string {
+		if p == "" || p == "-" {
+			return p
+		}
+		ext := filepath.Ext(p)
+		return strings.TrimSuffix(p, ext) + "." + tag + ext
+	}
+	o.Text, o.JSON, o.HTML, o.Markdown, o.JUnit = rename(o.Text), rename(o.JSON), rename(o.HTML), rename(o.Markdown), rename(o.JUnit)
+	o.Attestation, o.Provenance = rename(o.Attestation), rename(o.Provenance)
+	return o
 }
 
 func writeReports(res *report.Result, g common, o outputConfig) error {

@@ -231,6 +231,7 @@ func verifyCommand() *cli.Command {
 		&cli.StringFlag{Name: "attestation", Usage: "write a signed in-toto attestation (DSSE) to `FILE`; needs --sign-key"},
 		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
 		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},
+		&cli.BoolFlag{Name: "all-members", Usage: "ARTIFACT is an archive named without #MEMBER: verify each member an adapter recognises (its Go binaries); report files get the member's name before their extension"},
 	}
 	flags = append(flags, reportFlags...)
 	flags = append(flags, diffLimitFlags...)
@@ -262,6 +263,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
 				Fetch:   fetchSettings(c),
+				All:     c.Bool("all-members"),
 			})
 			if err != nil {
 				return exit(err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -54,10 +55,20 @@ func (e *Env) Infer(ctx context.Context, target string) (*adapter.Plan, *fetch.F
 		return nil, nil, err
 	}
 	in := adapter.Input{
-		Artifact: adapter.Artifact{Path: path, URI: uri, Digest: dgst, Member: member},
+		Artifact: adapter.Artifact{Path: path, URI: uri, Digest: dgst, Member: member, Name: suggestedName(uri)},
 		Env:      e.AdapterEnv(fetcher),
 	}
 	plan, err := adapter.Infer(ctx, in)
+	if errors.Is(err, adapter.ErrNotApplicable) && member == "" {
+		// An archive named whole: say which members could be verified.
+		kind, members, lerr := e.recognisedMembers(ctx, fetcher, path)
+		if lerr != nil {
+			return nil, nil, lerr
+		}
+		if len(members) > 0 {
+			return nil, nil, &MembersError{Target: target, Kind: kind, Members: members}
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,6 +120,20 @@ func userPaths(artifactURI, builder string) []string {
 		}
 	}
 	return dirs
+}
+
+// suggestedName names a manifest after the registry package or module the
+// user named: npm:@acme/hello-linux-x64@1.0.0 → hello-linux-x64@1.0.0,
+// gomod:example.com/tool@v1.2.3 → tool@v1.2.3. Other artifacts (a file, a
+// URL, a Go toolchain) suggest none: the adapter names them.
+func suggestedName(uri string) string {
+	if ref, err := npm.ParseURI(uri); err == nil {
+		return path.Base(ref.Name) + "@" + ref.Version
+	}
+	if ref, err := gomod.ParseURI(uri); err == nil && !ref.IsToolchain() {
+		return path.Base(ref.Module.Path) + "@" + ref.Module.Version
+	}
+	return ""
 }
 
 // SplitMember splits ARTIFACT#MEMBER.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
@@ -38,6 +39,9 @@ type Options struct {
 	Step func(phase, detail string)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Mounts are bound into the build besides the manifest's inputs (the
+	// build cache candidates of one plan share).
+	Mounts []sandbox.Mount
 }
 
 func (o *Options) now() time.Time {
@@ -173,7 +177,7 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			ImageDigest: image.Digest,
 			CacheDir:    opts.Cache.Root,
 			RunDir:      runDir,
-			Mounts:      mounts,
+			Mounts:      append(mounts, opts.Mounts...),
 			Workdir:     m.Build.Workdir,
 			Env:         m.Build.Env,
 			Script:      m.Build.Script,
@@ -398,7 +402,7 @@ func ExitCode(err error) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned),
-		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage):
+		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage), errors.Is(err, adapter.ErrCannotInfer):
 		return 2
 	default:
 		return 3

@@ -37,6 +37,11 @@ type Adapter interface {
 // ErrNotApplicable says an adapter does not recognise the artifact.
 var ErrNotApplicable = errors.New("not recognised by this adapter")
 
+// ErrCannotInfer says an adapter recognised the artifact but what it
+// declares is not enough to infer a manifest (or is damaged): the artifact
+// is at fault, not the network, and a person must write the manifest.
+var ErrCannotInfer = errors.New("cannot infer a manifest")
+
 // Input is the artifact to infer a manifest for, already fetched and
 // verified, and the environment the adapter may use.
 type Input struct {
@@ -50,6 +55,10 @@ type Artifact struct {
 	URI    string // the artifact URI as the user gave it, for the manifest
 	Digest string // sha256:… of the artifact at URI
 	Member string // file inside an archive artifact, for the manifest
+	// Name is the name what the user named suggests for the manifest
+	// (lefthook-linux-x64@2.1.10 for npm:lefthook-linux-x64@2.1.10#…),
+	// empty when it suggests none (a local file).
+	Name string
 }
 
 // Env is the part of the pipeline an adapter uses. Everything an adapter
@@ -103,13 +112,20 @@ func (e Env) Image() (string, error) {
 // Plan is what an adapter inferred.
 type Plan struct {
 	Adapter    string      // the adapter's Name
+	Check      string      // what kind of check the candidates make, for the report
 	Notes      []string    // what was inferred and from where, for the report
 	Candidates []Candidate // to try in order; the first that reproduces wins
+	// Shared are container folders the candidates' builds share within one
+	// verification (a build cache): each is a fresh writable host folder,
+	// mounted into every candidate's build and deleted when the plan's
+	// verification ends, never kept across verifications.
+	Shared []string
 }
 
 // Candidate is one complete manifest to try.
 type Candidate struct {
 	Name     string // what distinguishes it, e.g. "ldflags=-s -w"
+	From     string // where it came from, e.g. ".goreleaser.yaml builds[0]"
 	Manifest *manifest.Manifest
 }
 
@@ -171,4 +187,15 @@ func DefaultBuilderImage() (string, error) {
 		return img, nil
 	}
 	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR`, which prints the digest")
+}
+
+// Recognizer is implemented by adapters that can tell from a file alone
+// that it is an artifact of theirs, so that an archive named without a
+// member can be searched for members to verify (the Go binaries in an npm
+// tarball).
+type Recognizer interface {
+	// Recognizes reports whether the file at path is of this adapter's kind.
+	Recognizes(path string) bool
+	// Kind names what it recognises, plural: "Go binaries".
+	Kind() string
 }

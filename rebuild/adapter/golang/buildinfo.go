@@ -16,6 +16,9 @@ type buildInfo struct {
 	*buildinfo.BuildInfo
 	set       map[string]string
 	goVersion string // go1.26.2, without the experiments suffix
+	// experiments are the GOEXPERIMENT the toolchain recorded in the Go
+	// version (go1.26.2-X:nodwarf5 → nodwarf5), "" for none.
+	experiments string
 	// toolchainCmd: a program of the Go distribution (no main module).
 	toolchainCmd bool
 }
@@ -31,41 +34,75 @@ func readBuildInfo(path string) (*buildInfo, error) {
 	for _, s := range bi.Settings {
 		info.set[s.Key] = s.Value
 	}
-	info.goVersion, _, _ = strings.Cut(bi.GoVersion, " ")
+	info.goVersion, info.experiments = splitGoVersion(bi.GoVersion)
 	info.toolchainCmd = bi.Main.Path == "" && strings.HasPrefix(bi.Path, "cmd/")
 	return info, nil
+}
+
+// splitGoVersion splits a binary's Go version into the release and the
+// experiments the linker appended: "go1.26.2-X:nodwarf5" (a release) or
+// "go1.27rc1 X:a,b" (a version with a '-' already; go.dev/issue/75953).
+func splitGoVersion(v string) (release, experiments string) {
+	if i := strings.Index(v, "-X:"); i >= 0 {
+		return v[:i], v[i+len("-X:"):]
+	}
+	if i := strings.Index(v, " X:"); i >= 0 {
+		return v[:i], v[i+len(" X:"):]
+	}
+	release, _, _ = strings.Cut(v, " ")
+	return release, ""
 }
 
 // commitRe is a full git commit id (SHA-1, or SHA-256 repositories).
 var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 
+// goRelease is a Go release version: go1.21.0, go1.26rc1.
+var goRelease = regexp.MustCompile(`^go1\.[0-9]+(\.[0-9]+|rc[0-9]+|beta[0-9]+)?$`)
+
+// experimentsRe is what a GOEXPERIMENT list may hold.
+var experimentsRe = regexp.MustCompile(`^[a-z0-9]+(,[a-z0-9]+)*$`)
+
+// cannot says the build info is not enough to infer a manifest from.
+func cannot(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", adapter.ErrCannotInfer, fmt.Sprintf(format, args...))
+}
+
 // check refuses build info this adapter cannot rebuild from, or that is
 // damaged: its values end up in a shell script.
 func (b *buildInfo) check(note func(string, ...any)) error {
-	if strings.Contains(b.goVersion, "devel") || !strings.HasPrefix(b.goVersion, "go") {
-		return fmt.Errorf("built with Go %q, which is not a released toolchain reprove can fetch; write a manifest by hand", b.GoVersion)
+	if strings.Contains(b.goVersion, "devel") || !strings.HasPrefix(b.goVersion, "go") || !goRelease.MatchString(b.goVersion) {
+		return cannot("built with Go %q, which is not a released toolchain reprove can fetch; write a manifest by hand", b.GoVersion)
 	}
-	if b.Path == "" || b.Path == "command-line-arguments" || (b.Main.Path == "" && !b.toolchainCmd) {
-		return fmt.Errorf("built from files named on the command line (path %q), not from a package: the build info does not say which files; write a manifest by hand", b.Path)
+	if b.experiments != "" && !experimentsRe.MatchString(b.experiments) {
+		return cannot("Go version %q: experiments %q are not a GOEXPERIMENT list: the build info is damaged or forged", b.GoVersion, b.experiments)
+	}
+	if b.Path == "" || b.Path == "command-line-arguments" {
+		return cannot("built from files named on the command line (path %q), not from a package: the build info does not say which files; write a manifest by hand", b.Path)
+	}
+	if b.Main.Path == "" && !b.toolchainCmd {
+		return cannot("built in GOPATH mode (package %s, no main module): its dependencies are not recorded; this looks like a distribution build (a Debian package, say); write a manifest by hand", b.Path)
 	}
 	if err := module.CheckImportPath(b.Path); err != nil {
-		return fmt.Errorf("build info package path %q is not a Go import path (%v): the build info is damaged or forged", b.Path, err)
+		return cannot("build info package path %q is not a Go import path (%v): the build info is damaged or forged", b.Path, err)
 	}
 	if b.Main.Path != "" {
 		if err := module.CheckImportPath(b.Main.Path); err != nil {
-			return fmt.Errorf("build info main module path %q is not a Go module path (%v): the build info is damaged or forged", b.Main.Path, err)
+			return cannot("build info main module path %q is not a Go module path (%v): the build info is damaged or forged", b.Main.Path, err)
 		}
 	}
 	if r := b.set["vcs.revision"]; r != "" && !commitRe.MatchString(r) {
-		return fmt.Errorf("build info vcs.revision %q is not a full git commit id: the build info is damaged or forged", r)
+		return cannot("build info vcs.revision %q is not a full git commit id: the build info is damaged or forged", r)
 	}
 	if c := b.set["-compiler"]; c != "" && c != "gc" {
-		return fmt.Errorf("built with -compiler=%s; only gc builds are inferred", c)
+		return cannot("built with -compiler=%s; only gc builds are inferred", c)
 	}
 	if b.toolchainCmd {
 		note("build info: %s, package %s of the Go distribution (no main module)", b.GoVersion, b.Path)
 	} else {
 		note("build info: %s, main module %s %s, package %s", b.GoVersion, b.Main.Path, b.Main.Version, b.Path)
+	}
+	if b.experiments != "" {
+		note("Go version %s: release %s with GOEXPERIMENT=%s", b.GoVersion, b.goVersion, b.experiments)
 	}
 	return nil
 }
@@ -109,4 +146,22 @@ func (b *buildInfo) stampValues() []string {
 		}
 	}
 	return out
+}
+
+// target is the platform the binary was built for.
+func (b *buildInfo) target() target {
+	t := target{goos: b.set["GOOS"], goarch: b.set["GOARCH"], goamd64: b.set["GOAMD64"]}
+	if t.goamd64 == "" {
+		t.goamd64 = "v1"
+	}
+	return t
+}
+
+// checkKind says what kind of check the rebuild makes, for the report.
+func (b *buildInfo) checkKind() string {
+	if b.toolchainCmd {
+		return fmt.Sprintf("%s of %s rebuilt by the go command of that same toolchain release: a self-consistency check, not an independent rebuild (verify %s with no #member to rebuild the whole distribution from a bootstrap toolchain)",
+			b.Path, b.goVersion, toolchainURI(b.goVersion))
+	}
+	return fmt.Sprintf("rebuilt from its source with the %s toolchain its build info names", b.goVersion)
 }

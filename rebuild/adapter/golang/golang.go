@@ -17,6 +17,7 @@ package golang
 
 import (
 	"context"
+	"debug/buildinfo"
 	"fmt"
 
 	"github.com/reprove/reprove/rebuild/adapter"
@@ -30,7 +31,19 @@ const (
 	// MainZipDest holds the main module's zip (not unpacked) when the
 	// binary was built with go install MODULE@VERSION.
 	MainZipDest = "/deps/main.zip"
+	// GoCache is the build cache (GOCACHE) of a build on its own.
+	GoCache = "/tmp/go-cache"
+	// SharedGoCache is where the build cache the candidates of one
+	// verification share is mounted (adapter.Plan.Shared): a candidate
+	// after the first compiles only what its flags change. Go's cache is
+	// keyed by every input of each step, so a shared cache cannot change
+	// a build's output; it lives for one verification only. The script
+	// uses it when it is there and writable (cachePrelude).
+	SharedGoCache = "/cache/go-build"
 )
+
+// cachePrelude makes the build use the shared cache when one is mounted.
+const cachePrelude = "[ -w " + SharedGoCache + " ] && export GOCACHE=" + SharedGoCache + "\n"
 
 // Adapter is the Go adapter.
 type Adapter struct{}
@@ -40,6 +53,12 @@ func (Adapter) Name() string { return "go" }
 
 // Infer reads the build info of the artifact and returns the candidates.
 func (a Adapter) Infer(ctx context.Context, in adapter.Input) (*adapter.Plan, error) {
+	if ref, goVer, goos, goarch, ok := toolchainTarget(in.Artifact); ok {
+		if in.Env.Pinner == nil {
+			return nil, fmt.Errorf("the Go adapter needs the pipeline's pinner")
+		}
+		return a.distribution(ctx, in, ref, goVer, goos, goarch)
+	}
 	info, err := readBuildInfo(in.Artifact.Path)
 	if err != nil {
 		return nil, err
@@ -51,11 +70,16 @@ func (a Adapter) Infer(ctx context.Context, in adapter.Input) (*adapter.Plan, er
 	if err != nil {
 		return nil, err
 	}
-	plan := &adapter.Plan{Adapter: a.Name()}
-	r := &recipe{info: info, in: in, image: image, plan: plan, env: baseEnv()}
+	plan := &adapter.Plan{Adapter: a.Name(), Shared: []string{SharedGoCache}}
+	r := &recipe{info: info, in: in, image: image, plan: plan, env: baseEnv(), toolchain: ToolchainDest}
 	if err := info.check(r.note); err != nil {
 		return nil, err
 	}
+	if r.facts, err = inspectBinary(in.Artifact.Path); err != nil {
+		return nil, err
+	}
+	r.atBuildPaths()
+	plan.Check = info.checkKind()
 	if err := r.pinToolchain(ctx); err != nil {
 		return nil, err
 	}
@@ -63,7 +87,10 @@ func (a Adapter) Infer(ctx context.Context, in adapter.Input) (*adapter.Plan, er
 		return nil, err
 	}
 	r.applySettings()
-	cands, err := r.ldflags()
+	if err := r.cgo(ctx); err != nil {
+		return nil, err
+	}
+	cands, err := r.ldflags(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +99,16 @@ func (a Adapter) Infer(ctx context.Context, in adapter.Input) (*adapter.Plan, er
 		if err != nil {
 			return nil, err
 		}
-		plan.Candidates = append(plan.Candidates, adapter.Candidate{Name: "ldflags=" + c.display(), Manifest: m})
+		plan.Candidates = append(plan.Candidates, adapter.Candidate{Name: "ldflags=" + c.display(), From: c.from, Manifest: m})
 	}
 	return plan, nil
 }
+
+// Recognizes reports whether the file at path is a Go binary (has build info).
+func (Adapter) Recognizes(path string) bool {
+	_, err := buildinfo.ReadFile(path)
+	return err == nil
+}
+
+// Kind is what the adapter recognises.
+func (Adapter) Kind() string { return "Go binaries" }

@@ -3,6 +3,7 @@ package golang_test
 import (
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/adapter/golang"
+	"github.com/reprove/reprove/rebuild/adapter/golang/golangtest"
 	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
 )
 
@@ -29,13 +31,14 @@ type inferOpts struct {
 	path, uri string
 	proxy     string       // GOPROXY
 	client    *http.Client // for ?go-get=1; nil: the Env's
+	replace   []string     // --replace-source
 }
 
 // infer runs the Go adapter on a binary with a real pipeline environment:
 // its fetcher and pinner, a fresh cache, the given GOPROXY.
 func infer(t *testing.T, o inferOpts) (*adapter.Plan, error) {
 	t.Helper()
-	e, err := rebuild.NewEnv(rebuild.Config{CacheDir: t.TempDir(), GOPROXY: o.proxy, BuilderImage: testImage})
+	e, err := rebuild.NewEnv(rebuild.Config{CacheDir: t.TempDir(), GOPROXY: o.proxy, BuilderImage: testImage, Replace: o.replace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,19 +169,23 @@ func TestGoInfer(t *testing.T) {
 		flags      []string
 		wantCands  []string
 		wantScript string // of the first candidate, after the clone lines
+		// atBuildPath: built without -trimpath, the rebuild happens where
+		// the build did (the repository's folder, the local GOROOT).
+		atBuildPath bool
 	}{
 		{name: "trimpath", flags: []string{"-trimpath"},
 			wantCands:  []string{"ldflags=none"},
-			wantScript: "set -e\ngo build -buildvcs=true -trimpath -o /out/hello ./cmd/hello\n"},
+			wantScript: "set -e\ngo build -v -buildvcs=true -trimpath -o /out/hello ./cmd/hello\n"},
 		{name: "stripped", flags: []string{"-trimpath", "-ldflags=-s -w"},
 			wantCands:  []string{"ldflags=-s -w"},
-			wantScript: "set -e\ngo build -buildvcs=true -trimpath '-ldflags=-s -w' -o /out/hello ./cmd/hello\n"},
+			wantScript: "set -e\ngo build -v -buildvcs=true -trimpath '-ldflags=-s -w' -o /out/hello ./cmd/hello\n"},
 		{name: "version stamped", flags: []string{"-trimpath", "-ldflags=-X main.version=v1.2.3"},
 			wantCands:  []string{"ldflags=-X main.version=v1.2.3", "ldflags=none"},
-			wantScript: "set -e\ngo build -buildvcs=true -trimpath '-ldflags=-X main.version=v1.2.3' -o /out/hello ./cmd/hello\n"},
+			wantScript: "set -e\ngo build -v -buildvcs=true -trimpath '-ldflags=-X main.version=v1.2.3' -o /out/hello ./cmd/hello\n"},
 		{name: "ldflags recorded without trimpath", flags: []string{"-ldflags=-X main.version=v2.0.0", "-tags=netgo,osusergo"},
-			wantCands:  []string{"ldflags=-X main.version=v2.0.0"},
-			wantScript: "set -e\ngo build -buildvcs=true -tags=netgo,osusergo '-ldflags=-X main.version=v2.0.0' -o /out/hello ./cmd/hello\n"},
+			wantCands:   []string{"ldflags=-X main.version=v2.0.0"},
+			wantScript:  "set -e\ngo build -v -buildvcs=true -tags=netgo,osusergo '-ldflags=-X main.version=v2.0.0' -o /out/hello ./cmd/hello\n",
+			atBuildPath: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,8 +204,12 @@ func TestGoInfer(t *testing.T) {
 			m := plan.Candidates[0].Manifest
 			// The build info has the pseudo-version v0.0.0-TIME-REV (no
 			// tags): the build runs in a clone without tags.
-			clone := "set -e\ngit clone --quiet --no-tags --no-checkout --shared /src /tmp/src\n" +
-				"git -C /tmp/src checkout --quiet --detach " + rev + "\ncd /tmp/src\n"
+			cloneDir, goroot := "/tmp/src", "/opt/go"
+			if tt.atBuildPath {
+				cloneDir, goroot = repo, runtime.GOROOT()
+			}
+			clone := "set -e\n[ -w /cache/go-build ] && export GOCACHE=/cache/go-build\ngit clone --quiet --no-tags --no-checkout --shared /src " + cloneDir + "\n" +
+				"git -C " + cloneDir + " checkout --quiet --detach " + rev + "\ncd " + cloneDir + "\n"
 			if diff := cmp.Diff(clone+strings.TrimPrefix(tt.wantScript, "set -e\n"), m.Build.Script); diff != "" {
 				t.Errorf("script mismatch (-want +got):\n%s", diff)
 			}
@@ -207,14 +218,14 @@ func TestGoInfer(t *testing.T) {
 			}
 			tc, src := m.Sources[0], m.Sources[1]
 			wantTC := "gomod:golang.org/toolchain@v0.0.1-" + goVer + ".linux-amd64?sum=h1:"
-			if !strings.HasPrefix(tc.URI, wantTC) || tc.Digest != tcDigest || tc.Dest != "/opt/go" || !tc.Unpack {
-				t.Errorf("toolchain source = %+v, want %s… %s at /opt/go unpacked", tc, wantTC, tcDigest)
+			if !strings.HasPrefix(tc.URI, wantTC) || tc.Digest != tcDigest || tc.Dest != goroot || !tc.Unpack {
+				t.Errorf("toolchain source = %+v, want %s… %s at %s unpacked", tc, wantTC, tcDigest, goroot)
 			}
 			if src.URI != "git+https://git.example/fixture.git" || src.Rev != rev || src.Dest != "/src" {
 				t.Errorf("main source = %+v, want git+https://git.example/fixture.git at %s", src, rev)
 			}
 			wantEnv := map[string]string{"CGO_ENABLED": "0", "GOARCH": runtime.GOARCH, "GOOS": runtime.GOOS, "GOAMD64": "v1",
-				"GOFLAGS": "-mod=mod", "GOPROXY": "file:///deps/gomod", "GOTOOLCHAIN": "local", "GOSUMDB": "off"}
+				"GOFLAGS": "-mod=mod", "GOPROXY": "file:///deps/gomod", "GOTOOLCHAIN": "local", "GOSUMDB": "off", "PATH": goroot + "/bin:/usr/local/bin:/usr/bin:/bin"}
 			for k, v := range wantEnv {
 				if m.Build.Env[k] != v {
 					t.Errorf("env %s = %q, want %q", k, m.Build.Env[k], v)
@@ -257,7 +268,7 @@ func TestGoInferToolchainProgram(t *testing.T) {
 		t.Fatalf("candidates = %d, want 1; notes %q", len(plan.Candidates), plan.Notes)
 	}
 	m := plan.Candidates[0].Manifest
-	want := "set -e\ngo build -gcflags=cmd/...=-dwarf=false -trimpath -ldflags=-w -o /out/gofmt cmd/gofmt\n"
+	want := "set -e\n[ -w /cache/go-build ] && export GOCACHE=/cache/go-build\ngo build -v -gcflags=cmd/...=-dwarf=false -trimpath -ldflags=-w -o /out/gofmt cmd/gofmt\n"
 	if diff := cmp.Diff(want, m.Build.Script); diff != "" {
 		t.Errorf("script mismatch (-want +got):\n%s", diff)
 	}
@@ -350,7 +361,7 @@ func TestGoInferInstalledModuleVersion(t *testing.T) {
 	}
 	for _, w := range []string{
 		"cp /deps/main.zip /tmp/mainproxy/example.com/tool/@v/v1.2.3.zip\n",
-		"GOPROXY=file:///tmp/mainproxy,file:///deps/gomod GOBIN=/tmp/bin go install -buildvcs=false -trimpath example.com/tool/cmd/t@v1.2.3\n",
+		"GOPROXY=file:///tmp/mainproxy,file:///deps/gomod GOBIN=/tmp/bin go install -v -buildvcs=false -trimpath example.com/tool/cmd/t@v1.2.3\n",
 		"cp /tmp/bin/t /out/t\n",
 	} {
 		if !strings.Contains(m.Build.Script, w) {
@@ -383,5 +394,205 @@ func TestGoInferForgedBuildInfo(t *testing.T) {
 	_, err = infer(t, inferOpts{path: p, uri: "file:forged", proxy: proxy.URL, client: goGetServer(t)})
 	if err == nil || !strings.Contains(err.Error(), "damaged or forged") {
 		t.Fatalf("Infer on forged build info: error = %v, want one saying the build info is damaged or forged", err)
+	}
+}
+
+// A Go version with experiments (go1.26.2-X:nodwarf5, the linker's form for
+// a release) names the release's toolchain and keeps GOEXPERIMENT.
+func TestGoInferExperimentSuffix(t *testing.T) {
+	repo, _ := fixtureRepo(t)
+	proxy, _ := fakeToolchainProxy(t)
+	bin := filepath.Join(t.TempDir(), "hello")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/hello")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=true", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off", "GOEXPERIMENT=nodwarf5")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVer := localGoVersion(t)
+	if want := goVer + "-X:nodwarf5"; bi.GoVersion != want {
+		t.Fatalf("the fixture's Go version is %q, want %q", bi.GoVersion, want)
+	}
+	plan, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: proxy.URL, client: goGetServer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := plan.Candidates[0].Manifest
+	wantTC := "gomod:golang.org/toolchain@v0.0.1-" + goVer + ".linux-amd64?sum=h1:"
+	if !strings.HasPrefix(m.Sources[0].URI, wantTC) {
+		t.Errorf("toolchain %q, want %s…", m.Sources[0].URI, wantTC)
+	}
+	if m.Build.Env["GOEXPERIMENT"] != "nodwarf5" {
+		t.Errorf("env GOEXPERIMENT = %q, want nodwarf5", m.Build.Env["GOEXPERIMENT"])
+	}
+}
+
+// A binary built in GOPATH mode records no main module and no
+// dependencies: it is named as such and refused as something a person must
+// write a manifest for.
+func TestGoInferGOPATHMode(t *testing.T) {
+	gopath := t.TempDir()
+	src := filepath.Join(gopath, "src", "example.com", "gp")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "gp")
+	cmd := exec.Command("go", "build", "-o", bin, "example.com/gp")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in GOPATH mode: %v\n%s", err, b)
+	}
+	_, err := infer(t, inferOpts{path: bin, uri: "file:gp"})
+	if !errors.Is(err, adapter.ErrCannotInfer) || !strings.Contains(err.Error(), "built in GOPATH mode (package example.com/gp, no main module)") {
+		t.Fatalf("Infer on a GOPATH-mode binary: error = %v, want ErrCannotInfer naming GOPATH mode", err)
+	}
+}
+
+// candidates lists a plan's candidates as "NAME ← FROM".
+func candidates(p *adapter.Plan) []string {
+	var out []string
+	for _, c := range p.Candidates {
+		out = append(out, c.Name+" ← "+c.From)
+	}
+	return out
+}
+
+// A release made the way goreleaser makes it: the configuration at the
+// tagged commit, its ldflags rendered from what goreleaser knows at release
+// time, the binary stripped. The first candidate is exactly those flags,
+// rendered from what the binary records, and says where it came from.
+func TestGoInferGoreleaser(t *testing.T) {
+	const mod = "example.com/fixture"
+	proxy, _ := fakeToolchainProxy(t)
+	date := "2024-03-04T05:06:07Z" // the release run, after the commit
+	tests := []struct {
+		name    string
+		files   map[string]string
+		ldflags []string // goreleaser's, as the configuration has them
+		want    string   // the first candidate
+	}{
+		{name: "non-main package",
+			files: map[string]string{".goreleaser.yaml": golangtest.NonMainConfig(mod), "internal/version/version.go": golangtest.VersionPackage,
+				"cmd/hello/main.go": golangtest.MainWithVersionPackage(mod)},
+			ldflags: golangtest.NonMainLdflags(mod),
+			want:    ".goreleaser.yaml builds[0] (id hello)"},
+		{name: "default ldflags",
+			files:   map[string]string{".goreleaser.yml": golangtest.DefaultConfig, "cmd/hello/main.go": golangtest.MainWithDefaultVars},
+			ldflags: []string{golangtest.DefaultLdflags},
+			want:    ".goreleaser.yml builds[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rel := golangtest.Release{Module: mod, Files: tt.files, Tag: "v1.2.3", Date: date}
+			repo, rev := rel.Repo(t)
+			ld := rel.Ldflags(rev, tt.ldflags...)
+			bin := golangtest.Build(t, repo, "cmd/hello", ld, []string{"-trimpath"})
+			plan, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: proxy.URL, client: goGetServer(t),
+				replace: []string{"git+https://git.example/fixture.git=git+file://" + repo}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := candidates(plan)
+			if len(got) == 0 || got[0] != "ldflags="+ld+" ← "+tt.want {
+				t.Fatalf("first candidate: want\n  ldflags=%s ← %s\ngot\n  %s\nnotes: %q", ld, tt.want, strings.Join(got, "\n  "), plan.Notes)
+			}
+		})
+	}
+}
+
+// Without a goreleaser configuration, the source is searched for
+// stamp-named variables in any package; the values the binary holds as
+// strings of their own are tried for them.
+func TestGoInferSourceSearch(t *testing.T) {
+	const mod = "example.com/fixture"
+	proxy, _ := fakeToolchainProxy(t)
+	rel := golangtest.Release{Module: mod, Tag: "v1.2.3", Date: "2024-03-04T05:06:07Z",
+		Files: map[string]string{"internal/version/version.go": golangtest.VersionPackage, "cmd/hello/main.go": golangtest.MainWithVersionPackage(mod),
+			"cmd/other/main.go": "package main\n\nvar version string\n\nfunc main() {}\n"}}
+	repo, rev := rel.Repo(t)
+	bin := golangtest.Build(t, repo, "cmd/hello", rel.Ldflags(rev, golangtest.NonMainLdflags(mod)...), []string{"-trimpath"})
+	plan, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: proxy.URL, client: goGetServer(t),
+		replace: []string{"git+https://git.example/fixture.git=git+file://" + repo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ldflags=-s -w -X " + mod + "/internal/version.Commit=" + rev + " -X " + mod + "/internal/version.Date=2024-03-04T05:06:07Z -X " + mod + "/internal/version.Version=1.2.3" +
+			" ← source search: " + mod + "/internal/version.Commit (internal/version/version.go), " + mod + "/internal/version.Date (internal/version/version.go), " + mod + "/internal/version.Version (internal/version/version.go)",
+		"ldflags=-s -w ← strip flags read off the binary, no -X",
+	}
+	if diff := cmp.Diff(want, candidates(plan)); diff != "" {
+		t.Errorf("candidates (-want +got):\n%s\nnotes: %q", diff, plan.Notes)
+	}
+}
+
+func TestBootstrapVersion(t *testing.T) {
+	// gorebuild's BootstrapVersion, as a table.
+	for v, want := range map[string]string{"go1.4": "", "go1.19.5": "go1.4", "go1.21.0": "go1.17", "go1.22.6": "go1.20",
+		"go1.23.1": "go1.20", "go1.24.0": "go1.22", "go1.25.3": "go1.22", "go1.26.8": "go1.24", "go1.27rc1": "go1.24", "go1.28.0": "go1.26"} {
+		if got, err := golang.BootstrapVersion(v); err != nil || got != want {
+			t.Errorf("BootstrapVersion(%s) = %q, %v; want %q", v, got, err, want)
+		}
+	}
+}
+
+// A golang.org/toolchain zip named with no member is rebuilt whole from a
+// bootstrap toolchain: the one src/make.bash names, of the series the Go
+// project's rule names, pinned through GOPROXY.
+func TestGoInferToolchainDistribution(t *testing.T) {
+	tc := func(ver, makeBash string) gomodtest.Module {
+		return gomodtest.Module{Path: "golang.org/toolchain", Version: "v0.0.1-" + ver + ".linux-amd64",
+			Files: map[string]string{"VERSION": ver + "\ntime 2026-08-28T16:20:06Z\n", "src/make.bash": makeBash, "bin/go": "#!"}}
+	}
+	proxy := gomodtest.NewProxy(t,
+		tc("go1.26.8", "#!/usr/bin/env bash\n\nbootgo=1.24.6\n\nset -e\n"),
+		tc("go1.24.6", "bootgo=1.22.6\n"),
+		tc("go1.25.1", "bootgo=1.24.6\n")) // names a bootstrap the rule does not
+	infer := func(ver string) (*adapter.Plan, error) {
+		e, err := rebuild.NewEnv(rebuild.Config{CacheDir: t.TempDir(), GOPROXY: proxy.URL, BuilderImage: testImage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uri := "gomod:golang.org/toolchain@v0.0.1-" + ver + ".linux-amd64"
+		p, err := e.Pin(context.Background(), uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := adapter.Input{Artifact: adapter.Artifact{Path: p.Path, URI: uri, Digest: p.Digest}, Env: e.AdapterEnv(e.Fetcher)}
+		return golang.Adapter{}.Infer(context.Background(), in)
+	}
+	plan, err := infer("go1.26.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Candidates) != 1 || plan.Candidates[0].Name != "make.bash -distpack, bootstrap go1.24.6" {
+		t.Fatalf("candidates %v, want one: make.bash -distpack, bootstrap go1.24.6", candidates(plan))
+	}
+	m := plan.Candidates[0].Manifest
+	if len(m.Sources) != 2 || !strings.HasPrefix(m.Sources[0].URI, "gomod:golang.org/toolchain@v0.0.1-go1.24.6.linux-amd64?sum=h1:") ||
+		m.Sources[0].Dest != "/opt/go-bootstrap" || m.Sources[1].URI != "gomod:golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64" {
+		t.Errorf("sources %+v: want the bootstrap go1.24.6 at /opt/go-bootstrap, then the toolchain's own zip", m.Sources)
+	}
+	for _, w := range []string{"rm -rf bin pkg ", "sh make.bash -distpack\n", "cp /tmp/go/pkg/distpack/v0.0.1-go1.26.8.linux-amd64.zip /out/v0.0.1-go1.26.8.linux-amd64.zip\n"} {
+		if !strings.Contains(m.Build.Script, w) {
+			t.Errorf("script lacks %q:\n%s", w, m.Build.Script)
+		}
+	}
+	if m.Build.Env["GOROOT_BOOTSTRAP"] != "/opt/go-bootstrap" || m.Build.Output != "/out/v0.0.1-go1.26.8.linux-amd64.zip" {
+		t.Errorf("env %v output %q", m.Build.Env, m.Build.Output)
+	}
+	if !strings.Contains(plan.Check, "rebuilt from its source with bootstrap go1.24.6 (make.bash -distpack") {
+		t.Errorf("check %q does not say a whole distribution is rebuilt", plan.Check)
+	}
+	if _, err := infer("go1.25.1"); !errors.Is(err, adapter.ErrCannotInfer) || !strings.Contains(err.Error(), "make.bash names bootstrap go1.24.6, but the Go project's rule names go1.22") {
+		t.Errorf("a make.bash naming another series: error %v", err)
 	}
 }

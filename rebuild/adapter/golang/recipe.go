@@ -31,6 +31,12 @@ type recipe struct {
 	install bool     // go install MODULE/PKG@VERSION
 	flags   []string // go build flags
 	prelude string   // script lines before go build
+
+	src   sourceRef   // where the source is, to read it at inference
+	facts binaryFacts // what the binary shows
+
+	toolchain string // where the toolchain is mounted (GOROOT)
+	module    string // where the main module's root must be, "" anywhere
 }
 
 func (r *recipe) note(format string, args ...any) {
@@ -41,12 +47,11 @@ func (r *recipe) note(format string, args ...any) {
 func baseEnv() map[string]string {
 	env := map[string]string{
 		"GOTOOLCHAIN": "local",
-		"GOCACHE":     "/tmp/go-cache",
+		"GOCACHE":     GoCache,
 		"GOMODCACHE":  "/tmp/go-modcache",
 		"HOME":        "/tmp/home",
 		"GOENV":       "off",
 		"GOWORK":      "off",
-		"PATH":        ToolchainDest + "/bin:/usr/local/bin:/usr/bin:/bin",
 	}
 	for k, v := range gomod.BuildEnv(DepsDest) {
 		env[k] = v
@@ -87,6 +92,12 @@ func (r *recipe) applySettings() {
 			r.flags = append(r.flags, k+"="+v)
 		}
 	}
+	r.env["PATH"] = r.toolchain + "/bin:/usr/local/bin:/usr/bin:/bin"
+	if _, ok := r.env["GOEXPERIMENT"]; !ok && r.info.experiments != "" {
+		// The experiments came from the toolchain's build, not from the
+		// environment: the released toolchain needs them set.
+		r.env["GOEXPERIMENT"] = r.info.experiments
+	}
 	if r.env["CGO_ENABLED"] == "1" {
 		r.note("CGO_ENABLED=1: the builder image needs the C toolchain the original build used")
 	} else if _, ok := r.env["CGO_ENABLED"]; !ok {
@@ -120,6 +131,15 @@ func (r *recipe) version() string {
 	return b.Main.Version
 }
 
+// manifestName is the name what the user named suggests, else the
+// binary's name and version.
+func (r *recipe) manifestName(binary string) string {
+	if r.in.Artifact.Name != "" {
+		return r.in.Artifact.Name
+	}
+	return binary + "-" + r.version()
+}
+
 // script is the build script for one link flags guess.
 func (r *recipe) script(c ldCandidate, out string) (string, error) {
 	args := append([]string(nil), r.flags...)
@@ -133,7 +153,7 @@ func (r *recipe) script(c ldCandidate, out string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "set -e\n" + r.prelude + "go build " + shellJoin(args) + " -o " + shellJoin([]string{out, pkg}) + "\n", nil
+	return "set -e\n" + cachePrelude + r.prelude + "go build -v " + shellJoin(args) + " -o " + shellJoin([]string{out, pkg}) + "\n", nil
 }
 
 // manifest is the candidate manifest for one link flags guess.
@@ -147,7 +167,7 @@ func (r *recipe) manifest(c ldCandidate) (*manifest.Manifest, error) {
 	a := r.in.Artifact
 	m := &manifest.Manifest{
 		APIVersion: manifest.APIVersion,
-		Name:       name + "-" + r.version(),
+		Name:       r.manifestName(name),
 		Artifact:   manifest.Artifact{URI: a.URI, Digest: a.Digest, Member: a.Member},
 		Sources:    append([]manifest.Source(nil), r.sources...),
 		Deps:       append([]manifest.Dep(nil), r.deps...),
@@ -178,12 +198,12 @@ func installScript(b *buildInfo, args []string, out string) string {
 	ev, _ := module.EscapeVersion(b.Main.Version)
 	dir := "/tmp/mainproxy/" + esc + "/@v"
 	return fmt.Sprintf(`set -e
-mkdir -p %[1]s /tmp/bin
+`+cachePrelude+`mkdir -p %[1]s /tmp/bin
 cp %[2]s %[1]s/%[10]s.zip
 cp %[4]s/go.mod %[1]s/%[10]s.mod
 printf '{"Version":"%[3]s"}\n' > %[1]s/%[10]s.info
 printf '%[3]s\n' > %[1]s/list
-GOPROXY=file:///tmp/mainproxy,file://%[5]s GOBIN=/tmp/bin go install %[6]s %[7]s@%[3]s
+GOPROXY=file:///tmp/mainproxy,file://%[5]s GOBIN=/tmp/bin go install -v %[6]s %[7]s@%[3]s
 cp /tmp/bin/%[8]s %[9]s
 `, dir, MainZipDest, b.Main.Version, SourceDest, DepsDest, shellJoin(args), b.Path, path.Base(out), out, ev)
 }

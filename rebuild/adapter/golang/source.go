@@ -3,12 +3,16 @@ package golang
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/manifest"
 )
@@ -36,7 +40,7 @@ func (r *recipe) findSource(ctx context.Context) error {
 		r.flags = append(r.flags, "-buildvcs=false")
 	}
 	if !b.toolchainCmd {
-		r.deps = []manifest.Dep{{Kind: gomod.Kind, Source: SourceDest, Dir: r.depsDir, Dest: DepsDest}}
+		r.deps = []manifest.Dep{{Kind: gomod.Kind, Source: r.sources[1].Dest, Dir: r.depsDir, Dest: DepsDest}}
 		if r.deps[0].Dir == "" {
 			r.deps[0].Dir = "."
 		}
@@ -60,8 +64,10 @@ func (r *recipe) gitSource(ctx context.Context) error {
 		r.note("module %s: assuming its major version lives at the repository root (not in %s/)", b.Main.Path, sub)
 		sub = ""
 	}
-	r.sources = append(r.sources, manifest.Source{URI: "git+" + root.URL, Rev: rev, Dest: SourceDest})
-	r.workdir = path.Join(SourceDest, sub)
+	dest, clone := r.gitPlaces(sub)
+	r.sources = append(r.sources, manifest.Source{URI: "git+" + root.URL, Rev: rev, Dest: dest})
+	r.src = sourceRef{req: fetch.Request{URI: "git+" + root.URL, Rev: rev}, sub: sub, repoURL: root.URL, git: true}
+	r.workdir = path.Join(dest, sub)
 	r.depsDir = sub
 	r.note("source: git repository %s at vcs.revision %s (module folder %q)", root.URL, rev, sub)
 	if b.set["vcs.modified"] == "true" {
@@ -70,7 +76,7 @@ func (r *recipe) gitSource(ctx context.Context) error {
 	if v := b.Main.Version; v != "" && v != "(devel)" {
 		// Go 1.24 and later stamp the version they derive from the
 		// repository's tags; the build must see the same tags.
-		lines, why, err := vcsVersionTags(v, sub, rev)
+		lines, why, err := vcsVersionTags(v, sub, rev, dest, clone)
 		if err != nil {
 			return err
 		}
@@ -100,6 +106,7 @@ func (r *recipe) moduleZipSource(ctx context.Context) error {
 	r.sources = append(r.sources,
 		manifest.Source{URI: p.URI, Digest: p.Digest, Dest: SourceDest, Unpack: true},
 		manifest.Source{URI: p.URI, Digest: p.Digest, Dest: MainZipDest})
+	r.src = sourceRef{req: fetch.Request{URI: p.URI, Digest: p.Digest, Unpack: true}}
 	r.install = true
 	r.workdir = "/tmp"
 	r.note("source: module zip %s (h1 from the binary's build info), built with go install %s@%s", ref, b.Path, b.Main.Version)
@@ -107,13 +114,13 @@ func (r *recipe) moduleZipSource(ctx context.Context) error {
 }
 
 // vcsVersionTags returns the script lines that make the checkout a go
-// command stamps version from: a clone of the source in /tmp/src holding no
+// command stamps version from: a clone of the source (at src) in clone holding no
 // tag but the one the recorded version was derived from (the tag itself at
 // rev for a release, the pseudo-version's base tag on the parent of rev),
 // so that tags pushed or moved upstream after the build cannot change the
 // rebuild. sub is the module's folder in the repository, which prefixes its
 // tags. It also returns a note saying what was inferred.
-func vcsVersionTags(version, sub, rev string) (string, string, error) {
+func vcsVersionTags(version, sub, rev, src, clone string) (string, string, error) {
 	if !commitRe.MatchString(rev) {
 		return "", "", fmt.Errorf("vcs.revision %q is not a full git commit id", rev)
 	}
@@ -127,12 +134,12 @@ func vcsVersionTags(version, sub, rev string) (string, string, error) {
 		return "", "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "git clone --quiet --no-tags --no-checkout --shared %s /tmp/src\n", SourceDest)
-	fmt.Fprintf(&b, "git -C /tmp/src checkout --quiet --detach %s\n", shellJoin([]string{rev}))
+	fmt.Fprintf(&b, "git clone --quiet --no-tags --no-checkout --shared %s %s\n", shellJoin([]string{src}), shellJoin([]string{clone}))
+	fmt.Fprintf(&b, "git -C %s checkout --quiet --detach %s\n", shellJoin([]string{clone}), shellJoin([]string{rev}))
 	if tag != "" {
-		fmt.Fprintf(&b, "git -C /tmp/src tag %s\n", shellJoin([]string{tag, at}))
+		fmt.Fprintf(&b, "git -C %s tag %s\n", shellJoin([]string{clone}), shellJoin([]string{tag, at}))
 	}
-	fmt.Fprintf(&b, "cd %s\n", shellJoin([]string{path.Join("/tmp/src", sub)}))
+	fmt.Fprintf(&b, "cd %s\n", shellJoin([]string{path.Join(clone, sub)}))
 	return b.String(), why, nil
 }
 
@@ -176,4 +183,116 @@ func isMajorSuffix(s string) bool {
 		}
 	}
 	return s != "v0" && s != "v1"
+}
+
+// gitPlaces says where the checkout is mounted and where the build's clone
+// (which controls the tags the go command sees) is made: /src and
+// /tmp/src, or, for a build without -trimpath whose folder the binary
+// reveals, that folder.
+func (r *recipe) gitPlaces(sub string) (dest, clone string) {
+	dest, clone = SourceDest, "/tmp/src"
+	if r.module == "" {
+		return dest, clone
+	}
+	root := strings.TrimSuffix(r.module, "/"+sub)
+	if sub == "" {
+		root = r.module
+	}
+	if root == r.module && sub != "" {
+		r.note("the module folder %s is not below %s/: the source stays in %s", sub, r.module, dest)
+		return dest, clone
+	}
+	if underTmp(root) {
+		return dest, root
+	}
+	r.note("%s is outside /tmp, where the build could clone: the checkout is mounted there, with whatever tags it has", root)
+	return root, root
+}
+
+// sourceRef is how to fetch the source at inference.
+type sourceRef struct {
+	req     fetch.Request
+	sub     string // the module's folder in the repository
+	repoURL string
+	git     bool
+}
+
+// sourceView is what inference reads of the pinned source.
+type sourceView struct {
+	module  string         // host folder of the main module ("" when unread)
+	config  *releaseConfig // the goreleaser configuration, if any
+	pkgDir  string         // the package's folder relative to the configuration's
+	tags    []string       // the commit's tags, then the nearest before it
+	project string         // goreleaser's project name
+}
+
+// readSource fetches the source through the pipeline's fetcher (so
+// --replace-source and the HTTP settings apply) and reads what link flag
+// guesses need. A source that cannot be read leaves guesses to the binary
+// alone, and says so.
+func (r *recipe) readSource(ctx context.Context) sourceView {
+	var v sourceView
+	if r.src.req.URI == "" {
+		return v
+	}
+	it, err := r.in.Env.Fetcher.Fetch(ctx, r.src.req)
+	if err != nil {
+		r.note("the source could not be read at inference (%v): link flags are guessed from the binary alone", err)
+		return v
+	}
+	v.module = filepath.Join(it.Path, filepath.FromSlash(r.src.sub))
+	v.project = projectName(r.info.Main.Path, r.src.repoURL)
+	rel := strings.TrimPrefix(r.mustPkgRel(), "./")
+	cfgDir := it.Path
+	v.config, err = readReleaseConfig(cfgDir)
+	if v.config == nil && err == nil && r.src.sub != "" {
+		cfgDir = v.module
+		v.config, err = readReleaseConfig(cfgDir)
+	}
+	switch {
+	case err != nil:
+		r.note("goreleaser configuration not used: %v", err)
+	case v.config != nil:
+		if v.config.ProjectName != "" {
+			v.project = v.config.ProjectName
+		}
+		v.pkgDir = rel
+		if cfgDir == it.Path {
+			v.pkgDir = pkgDir(r.src.sub, rel)
+		}
+		r.note("goreleaser configuration %s at the pinned commit: %d builds", v.config.File, len(v.config.Builds))
+	}
+	if r.src.git {
+		v.tags = repoTags(ctx, it.Path, r.src.req.Rev, r.src.sub)
+	}
+	return v
+}
+
+// repoTags are the tags of the commit and then the nearest tag before it
+// (what goreleaser takes as the current tag), without the module folder's
+// prefix. Tags come from the repository as fetched: they only rank guesses.
+func repoTags(ctx context.Context, dir, rev, sub string) []string {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	git := func(args ...string) []string {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = []string{"GIT_OPTIONAL_LOCKS=0", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent", "LC_ALL=C", "PATH=/usr/bin:/bin"}
+		out, err := cmd.Output()
+		if err != nil {
+			return nil
+		}
+		return strings.Fields(string(out))
+	}
+	tags := git("tag", "--points-at", rev, "--sort=-version:refname")
+	tags = append(tags, git("describe", "--tags", "--abbrev=0", rev)...)
+	var out []string
+	for _, t := range dedupe(tags) {
+		if sub != "" {
+			t = strings.TrimPrefix(t, sub+"/")
+		}
+		if semver.IsValid(t) || semver.IsValid("v"+t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

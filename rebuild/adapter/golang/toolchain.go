@@ -22,7 +22,7 @@ func (r *recipe) pinToolchain(ctx context.Context) error {
 		return fmt.Errorf("pinning the toolchain %s: %w", uri, err)
 	}
 	r.note("toolchain %s pinned at inference by download through GOPROXY: %s, %s", uri, p.Digest, sumOf(p.URI))
-	r.sources = append(r.sources, manifest.Source{URI: p.URI, Digest: p.Digest, Dest: ToolchainDest, Unpack: true})
+	r.sources = append(r.sources, manifest.Source{URI: p.URI, Digest: p.Digest, Dest: r.toolchain, Unpack: true})
 	return nil
 }
 
@@ -53,6 +53,6 @@ func (r *recipe) distributionProgram() {
 		return
 	}
 	// Newer releases: module mode inside the cmd module (vendored).
-	r.workdir = ToolchainDest + "/src/cmd"
+	r.workdir = r.toolchain + "/src/cmd"
 	r.note("program of the Go distribution: rebuilt from the toolchain's own sources in the cmd module, as cmd/dist builds it")
 }
