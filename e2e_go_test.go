@@ -630,7 +630,7 @@ func TestVerifyGoreleaserRelease(t *testing.T) {
 		wantFrom string
 	}{
 		{name: "goreleaser configuration", config: true, wantFrom: ".goreleaser.yaml builds[0] (id hello)"},
-		{name: "found by the source search", wantFrom: "source search: " + helloModule + "/internal/version.Commit"},
+		{name: "found by the source search", wantFrom: "source search: " + helloModule + "/internal/version.Version"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -708,9 +708,23 @@ func TestVerifyGoCandidatesShareBuildCache(t *testing.T) {
 	}
 }
 
-// cgoFiles is a cgo program using the greet module.
+// shoutModule is a dependency with code: its files' names (in the module
+// cache) are in the binary's line table.
+var shoutModule = gomodtest.Module{Path: "example.com/shout", Version: "v1.0.0", Files: map[string]string{
+	"go.mod":   "module example.com/shout\n\ngo 1.22\n",
+	"shout.go": "package shout\n\nimport \"strings\"\n\n// Shout upper-cases s.\n//\n//go:noinline\nfunc Shout(s string) string { return strings.ToUpper(s) + \"!\" }\n",
+}}
+
+// cgoFiles is a cgo program using the greet and shout modules (serve
+// shoutModule from the proxy).
 func cgoFiles(t *testing.T) map[string]string {
 	files := helloFiles(t, helloModule)
+	sum, err := shoutModule.GoSum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["go.sum"] += sum
+	files["go.mod"] = "module " + helloModule + "\n\ngo 1.22\n\nrequire (\n\texample.com/greet v1.0.0\n\texample.com/shout v1.0.0\n)\n"
 	files["cmd/hello/main.go"] = `package main
 
 /*
@@ -718,9 +732,12 @@ static int answer(void) { return 42; }
 */
 import "C"
 
-import "example.com/greet"
+import (
+	"example.com/greet"
+	"example.com/shout"
+)
 
-func main() { println(greet.Hello, int(C.answer())) }
+func main() { println(shout.Shout(greet.Hello), int(C.answer())) }
 `
 	return files
 }
@@ -733,7 +750,7 @@ func TestVerifyGoCgoBinary(t *testing.T) {
 	requireSandbox(t)
 	l, d := testImage(t, "go-cgo")
 	image := "oci-layout:" + l + "@" + d
-	proxy := goProxy(t)
+	proxy := goProxy(t, shoutModule)
 	tests := []struct {
 		name      string
 		flags     []string
@@ -770,7 +787,7 @@ func TestVerifyGoCgoBinary(t *testing.T) {
 // compiler and the recipe of an image that has one.
 func TestVerifyGoCgoNeedsCToolchain(t *testing.T) {
 	requireSandbox(t)
-	proxy := goProxy(t)
+	proxy := goProxy(t, shoutModule)
 	repo, _ := gitRepo(t, cgoFiles(t))
 	out := filepath.Join(t.TempDir(), "hello")
 	hostGo(t, repo, proxy, []string{"CGO_ENABLED=1", "CC="}, "build", "-trimpath", "-o", out, "./cmd/hello")

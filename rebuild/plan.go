@@ -87,6 +87,9 @@ func sharedMounts(c *fetch.Cache, dests []string) ([]sandbox.Mount, func(), erro
 			t.Remove()
 		}
 	}
+	if len(dests) > 0 && c == nil {
+		return nil, nil, fmt.Errorf("rebuild: Options needs a Cache for the plan's shared folders")
+	}
 	for _, d := range dests {
 		t, err := c.TempDir("shared-")
 		if err != nil {

@@ -235,12 +235,12 @@ func (r *recipe) renderLdflags(ldflags []string, data map[string]any, env map[st
 func (r *recipe) resolveUnknowns(args []string, f binaryFacts) string {
 	var out []string
 	for i := 0; i < len(args); i++ {
-		a, kv := args[i], ""
+		a, kv, joined := args[i], "", false
 		switch {
 		case a == "-X" && i+1 < len(args):
 			kv, i = args[i+1], i+1
 		case strings.HasPrefix(a, "-X="):
-			kv = strings.TrimPrefix(a, "-X=")
+			kv, joined = strings.TrimPrefix(a, "-X="), true
 		}
 		if kv == "" {
 			if u := unknownsIn(a); len(u) > 0 {
@@ -260,7 +260,13 @@ func (r *recipe) resolveUnknowns(args []string, f binaryFacts) string {
 				continue
 			}
 		}
-		out = append(out, "-X", quoteArg(k+"="+v))
+		// The form is kept: the go command hashes the arguments as given
+		// into the build ID.
+		if joined {
+			out = append(out, quoteArg("-X="+k+"="+v))
+		} else {
+			out = append(out, "-X", quoteArg(k+"="+v))
+		}
 	}
 	return strings.Join(out, " ")
 }

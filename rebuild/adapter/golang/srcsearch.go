@@ -64,7 +64,6 @@ func searchStampVars(root, modPath, mainDir string) ([]sourceVar, error) {
 	if err := fs.WalkDir(r.FS(), ".", s.visit); err != nil && err != errSearchDone {
 		return nil, err
 	}
-	sort.SliceStable(s.vars, func(i, j int) bool { return s.vars[i].Sym < s.vars[j].Sym })
 	return s.vars, nil
 }
 
@@ -166,44 +165,123 @@ func stringVarNames(v *ast.ValueSpec) []string {
 	return out
 }
 
-// searchCandidates makes link flags from the variables found: each gets the
-// value of its kind the binary holds best (a string of its own first), else
-// a stamped-looking value the binary holds as a string of its own. The
-// first candidate sets every variable that found a value, the second only
-// those whose value the binary holds as a string of its own.
+// maxSearchOrders bounds the orders of -X flags tried: the go command
+// hashes the flags, in order, into the binary's build ID, and nothing in
+// the binary tells their order.
+const maxSearchOrders = 6
+
+// assigned is a variable found by the search with the value it is given.
+type assigned struct {
+	v     sourceVar
+	value string
+	ev    int // evidence, as binaryFacts.evidence
+}
+
+func (a assigned) flag() string { return "-X " + quoteArg(a.v.Sym+"="+a.value) }
+
+// searchCandidates makes link flags from the variables found. Each gets the
+// value of its kind the binary holds best (a string of its own first); a
+// version-named variable with none takes another stamped value the binary
+// holds as a string of its own (a commit stamped as main.version). The
+// variables are tried in the order they are declared, then sorted, then in
+// the other orders (at most maxSearchOrders in all), and then only those
+// whose value the binary holds as a string of its own.
 func searchCandidates(vars []sourceVar, rf *releaseFacts, f binaryFacts, base string) []ldCandidate {
-	pool := rf.pool(f)
-	var all, strong []string
-	var used []string
-	for _, v := range vars {
-		val, ev := rf.valueFor(v.Kind, f)
-		if ev == 0 {
-			val, ev = pickUnused(pool, used, f)
-		}
-		if ev == 0 {
-			continue
-		}
-		used = append(used, val)
-		x := "-X " + quoteArg(v.Sym+"="+val)
-		all = append(all, x)
-		if ev == 2 {
-			strong = append(strong, x)
-		}
-	}
-	if len(all) == 0 {
+	as := assignValues(vars, rf, f)
+	if len(as) == 0 {
 		return nil
 	}
-	cands := []ldCandidate{{name: "source-search", flags: joinFlags(base, strings.Join(all, " ")), from: "source search: " + describeVars(vars)}}
-	if len(strong) > 0 && len(strong) < len(all) {
+	from := "source search: " + describeVars(as)
+	var cands []ldCandidate
+	for _, order := range orders(as, maxSearchOrders) {
+		var xs []string
+		for _, a := range order {
+			xs = append(xs, a.flag())
+		}
+		cands = append(cands, ldCandidate{name: "source-search", flags: joinFlags(base, strings.Join(xs, " ")), from: from})
+	}
+	var strong []string
+	for _, a := range as {
+		if a.ev == 2 {
+			strong = append(strong, a.flag())
+		}
+	}
+	if len(strong) > 0 && len(strong) < len(as) {
 		cands = append(cands, ldCandidate{name: "source-search-strong", flags: joinFlags(base, strings.Join(strong, " ")), from: "source search, only values the binary holds as strings of their own"})
 	}
 	return cands
 }
 
-func describeVars(vars []sourceVar) string {
+// assignValues gives each variable its value, in declaration order: values
+// of the variable's own kind first, then the spare values to version-named
+// variables still without one.
+func assignValues(vars []sourceVar, rf *releaseFacts, f binaryFacts) []assigned {
+	vals := make([]string, len(vars))
+	evs := make([]int, len(vars))
+	var used []string
+	for i, v := range vars {
+		vals[i], evs[i] = rf.valueFor(v.Kind, f)
+		if evs[i] > 0 {
+			used = append(used, vals[i])
+		}
+	}
+	pool := rf.pool(f)
+	for i, v := range vars {
+		if evs[i] == 0 && v.Kind == "version" {
+			vals[i], evs[i] = pickUnused(pool, used, f)
+			used = append(used, vals[i])
+		}
+	}
+	var out []assigned
+	for i, v := range vars {
+		if evs[i] > 0 {
+			out = append(out, assigned{v: v, value: vals[i], ev: evs[i]})
+		}
+	}
+	return out
+}
+
+// orders are the orders to try: as given, sorted by symbol, then the other
+// permutations, at most max, without repeats.
+func orders(as []assigned, max int) [][]assigned {
+	sorted := append([]assigned(nil), as...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].v.Sym < sorted[j].v.Sym })
+	out := [][]assigned{as, sorted}
+	var permute func(prefix, rest []assigned)
+	permute = func(prefix, rest []assigned) {
+		if len(out) >= 4*max {
+			return
+		}
+		if len(rest) == 0 {
+			out = append(out, append([]assigned(nil), prefix...))
+			return
+		}
+		for i := range rest {
+			next := append(append([]assigned(nil), rest[:i]...), rest[i+1:]...)
+			permute(append(prefix, rest[i]), next)
+		}
+	}
+	permute(nil, as)
+	seen := map[string]bool{}
+	var uniq [][]assigned
+	for _, o := range out {
+		var key []string
+		for _, a := range o {
+			key = append(key, a.v.Sym)
+		}
+		k := strings.Join(key, " ")
+		if !seen[k] && len(uniq) < max {
+			seen[k] = true
+			uniq = append(uniq, o)
+		}
+	}
+	return uniq
+}
+
+func describeVars(as []assigned) string {
 	var s []string
-	for _, v := range vars {
-		s = append(s, v.Sym+" ("+v.File+")")
+	for _, a := range as {
+		s = append(s, a.v.Sym+" ("+a.v.File+")")
 	}
 	return strings.Join(s, ", ")
 }
