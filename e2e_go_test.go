@@ -803,3 +803,29 @@ func TestVerifyGoCgoNeedsCToolchain(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EToolchainDistribution rebuilds a whole Go release the gorebuild
+// way, through the module proxy this machine uses: bootstrapped with the
+// release src/make.bash names, make.bash -distpack in the sandbox, the
+// module zip compared with the published one. It takes tens of minutes, so
+// it runs only with REPROVE_E2E_TOOLCHAIN=1 besides REPROVE_E2E=1
+// (scripts/test.sh runs it once, on its own, in CI).
+func TestE2EToolchainDistribution(t *testing.T) {
+	if os.Getenv("REPROVE_E2E") != "1" || os.Getenv("REPROVE_E2E_TOOLCHAIN") != "1" {
+		t.Skip("rebuilds a Go release from source: set REPROVE_E2E=1 REPROVE_E2E_TOOLCHAIN=1")
+	}
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, nil, "verify", "--json", js, "--builder-image", image,
+		"gomod:golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64")
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if res.Verdict != report.Reproducible || res.Adapter == nil ||
+		!strings.Contains(res.Adapter.Check, "the whole go1.26.8 distribution for linux/amd64 rebuilt from its source with bootstrap go1.24.6") {
+		t.Errorf("want a reproducible whole-distribution rebuild, got %s, adapter %+v", res.Verdict, res.Adapter)
+	}
+}
