@@ -598,3 +598,35 @@ func TestGoInferToolchainDistribution(t *testing.T) {
 		t.Errorf("a make.bash naming another series: error %v", err)
 	}
 }
+
+// The adapter downloads through the pipeline's pinner, so --replace-source
+// applies to what it fetches when inferring: with GOPROXY off, the
+// toolchain is pinned from the local zip the rewrite names, and the
+// manifest still declares the gomod: URI.
+func TestGoInferReplaceSourceToolchain(t *testing.T) {
+	repo, _ := fixtureRepo(t)
+	bin := buildFixture(t, repo, "-trimpath")
+	goVer := localGoVersion(t)
+	tc := gomodtest.Module{Path: "golang.org/toolchain", Version: "v0.0.1-" + goVer + ".linux-amd64", Files: map[string]string{"VERSION": goVer + "\n"}}
+	z, err := tc.Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipPath := filepath.Join(t.TempDir(), "toolchain.zip")
+	if err := os.WriteFile(zipPath, z, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	uri := "gomod:golang.org/toolchain@v0.0.1-" + goVer + ".linux-amd64"
+	if _, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: "off", client: goGetServer(t)}); err == nil || !strings.Contains(err.Error(), "pinning the toolchain") {
+		t.Fatalf("with GOPROXY=off and no rewrite: error %v, want the toolchain not pinned", err)
+	}
+	plan, err := infer(t, inferOpts{path: bin, uri: "file:hello", proxy: "off", client: goGetServer(t),
+		replace: []string{uri + "=file://" + zipPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := plan.Candidates[0].Manifest.Sources[0]
+	if src.URI != uri || src.Digest != fileDigest(t, zipPath) {
+		t.Errorf("toolchain source %+v: want %s with the local zip's digest %s", src, uri, fileDigest(t, zipPath))
+	}
+}
