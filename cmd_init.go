@@ -33,6 +33,7 @@ func runInit(ctx context.Context, cfg initConfig) error {
 	if err != nil {
 		return err
 	}
+	defer e.Close()
 	plan, _, err := e.Infer(ctx, cfg.Target)
 	if err != nil {
 		return err

@@ -87,7 +87,8 @@ type verifyConfig struct {
 	Replace []string // OLD=NEW
 	Builder string
 	Fetch   fetchConfig
-	All     bool // --all-members
+	All     bool   // --all-members
+	History string // --history DB: record the result there
 }
 
 // fetchConfig is what bounds and confines fetching.
@@ -120,6 +121,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer e.Close()
 	if cfg.All {
 		return verifyEachMember(ctx, e, cfg)
 	}
@@ -130,6 +132,7 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
 		return 0, err
 	}
+	recordVerify(ctx, os.Stderr, cfg.History, res, verr)
 	if verr != nil {
 		return 0, verr
 	}
@@ -150,6 +153,7 @@ func verifyEachMember(ctx context.Context, e *rebuild.Env, cfg verifyConfig) (in
 		if err := writeReports(res, cfg.common, cfg.Outputs.forMember(tags[i])); err != nil {
 			return 0, err
 		}
+		recordVerify(ctx, os.Stderr, cfg.History, res, nil)
 		code = max(code, res.Verdict.ExitCode())
 	}
 	if verr != nil {

@@ -106,8 +106,11 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			initCommand(),
 			diffCommand(),
 			reportCommand(),
+			cacheCommand(),
 			keyCommand(),
 			attestationCommand(),
+			historyCommand(),
+			batchCommand(),
 		),
 	}
 }
@@ -227,7 +230,7 @@ var inferFlags = []cli.Flag{
 
 func verifyCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "backend", Usage: "sandbox backend", Value: "runc"},
+		&cli.StringFlag{Name: "backend", Usage: "sandbox `BACKEND`: runc (as root: user-namespaced root mode; as an ordinary user: rootless mode)", Value: "runc"},
 		&cli.StringFlag{Name: "attestation", Usage: "write a signed in-toto attestation (DSSE) to `FILE`; needs --sign-key"},
 		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
 		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},
@@ -237,6 +240,7 @@ func verifyCommand() *cli.Command {
 	flags = append(flags, diffLimitFlags...)
 	flags = append(flags, fetchFlags...)
 	flags = append(flags, inferFlags...)
+	flags = append(flags, historyFlag)
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
@@ -264,6 +268,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Builder: c.String("builder-image"),
 				Fetch:   fetchSettings(c),
 				All:     c.Bool("all-members"),
+				History: historyDSN(c),
 			})
 			if err != nil {
 				return exit(err)
@@ -347,6 +352,47 @@ func reportCommand() *cli.Command {
 			o.Text = c.String("text")
 			return exit(runReport(reportConfig{common: g, Input: c.Args().First(), Outputs: o}))
 		},
+	}
+}
+
+func cacheCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON on stdout"}
+	return &cli.Command{
+		Name:  "cache",
+		Usage: "show and prune the cache",
+		Subcommands: []*cli.Command{{
+			Name:  "ls",
+			Usage: "show what the cache holds, by kind, with sizes",
+			Flags: []cli.Flag{jsonFlag},
+			Action: func(c *cli.Context) error {
+				g, err := globals(c)
+				if err != nil {
+					return err
+				}
+				return exit(runCacheLs(c.App.Writer, g, c.Bool("json")))
+			},
+		}, {
+			Name:  "gc",
+			Usage: "remove old run folders and cache entries not used lately (never while another reprove uses the cache)",
+			Description: "Run folders beyond --keep-runs go (newest kept), then entries not used for --older-than,\n" +
+				"then the least recently used until the cache fits in --max-size. Every entry is verified\n" +
+				"again when it is next used, so removing one only costs fetching or deriving it again.",
+			Flags: []cli.Flag{
+				&cli.IntFlag{Name: "keep-runs", Usage: "keep the `N` newest run folders (build logs and rebuilt outputs)", Value: 10},
+				&cli.StringFlag{Name: "older-than", Usage: "remove entries not used for `DURATION` (30d, 12h)"},
+				&cli.StringFlag{Name: "max-size", Usage: "then remove the least recently used until the cache fits in `SIZE` (20GiB)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "say what would go, remove nothing"},
+				jsonFlag,
+			},
+			Action: func(c *cli.Context) error {
+				g, err := globals(c)
+				if err != nil {
+					return err
+				}
+				return exit(runCacheGC(c.App.Writer, cacheGCConfig{common: g, KeepRuns: c.Int("keep-runs"),
+					MaxSize: c.String("max-size"), OlderThan: c.String("older-than"), DryRun: c.Bool("dry-run"), JSON: c.Bool("json")}))
+			},
+		}},
 	}
 }
 

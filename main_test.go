@@ -31,7 +31,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/reprove/reprove/fixtures/imagebuild"
-	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/report"
 )
 
@@ -716,7 +716,7 @@ func TestVerifyInterruptCleansUp(t *testing.T) {
 	editManifest(t, m, "    set -eu\n", "    set -eu\n    echo started; sleep 120\n")
 	cache := t.TempDir()
 	containers := func() map[string]bool {
-		out, _ := exec.Command("runc", "--root", sandbox.DefaultRuncRoot, "list", "-q").Output()
+		out, _ := exec.Command("runc", "--root", runc.DefaultRoot, "list", "-q").Output()
 		ids := map[string]bool{}
 		for _, id := range strings.Fields(string(out)) {
 			ids[id] = true

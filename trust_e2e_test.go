@@ -332,3 +332,35 @@ func TestManifestCannotReadHostFiles(t *testing.T) {
 		}
 	}
 }
+
+// cache ls shows what verify left; cache gc prunes run folders and keeps
+// what a later verify needs working (anything it removed is derived again).
+func TestCacheLsAndGC(t *testing.T) {
+	requireSandbox(t)
+	m := fixture(t, "hello", layoutRef(t))
+	cache := t.TempDir()
+	for range 2 {
+		if r := reprove(t, cache, "verify", "-q", m); r.code != 0 {
+			t.Fatalf("verify: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	r := reprove(t, cache, "cache", "ls")
+	for _, kind := range []string{"blob", "tree/oci", "run "} {
+		if r.code != 0 || !strings.Contains(r.stdout, "  "+kind) {
+			t.Errorf("cache ls lacks %q (exit %d):\n%s%s", kind, r.code, r.stdout, r.stderr)
+		}
+	}
+	r = reprove(t, cache, "cache", "gc", "--keep-runs", "0", "--json")
+	if r.code != 0 || strings.Count(r.stdout, `"removed": true`) != 2 {
+		t.Errorf("cache gc --keep-runs 0: exit %d, want both run folders removed:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if runs, _ := filepath.Glob(filepath.Join(cache, "runs", "*")); len(runs) != 0 {
+		t.Errorf("run folders left: %v", runs)
+	}
+	if r := reprove(t, cache, "cache", "gc", "--max-size", "1B"); r.code != 0 {
+		t.Errorf("cache gc --max-size 1B: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := reprove(t, cache, "verify", "-q", m); r.code != 0 {
+		t.Errorf("verify after gc emptied the cache: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"github.com/reprove/reprove/rebuild/fetch/npm"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/tree"
 	"github.com/reprove/reprove/report"
 )
 
@@ -65,6 +67,7 @@ type Env struct {
 	Deps     []fetch.DepsResolver
 	Rewrites []fetch.Rewrite
 	pinners  []Pinner
+	release  func() // the cache's use lock
 }
 
 // Pinner finds the digest of an input named without one (trust on first
@@ -91,7 +94,7 @@ type SchemeConfig struct {
 var (
 	registryMu sync.Mutex
 	schemes    = map[string]func(SchemeConfig) SchemeSet{}
-	backends   = map[string]func() (sandbox.Backend, error){}
+	backends   = map[string]func(BackendConfig) (sandbox.Backend, error){}
 )
 
 // RegisterScheme adds a URI scheme (gomod:, npm:…) to every Env.
@@ -101,8 +104,14 @@ func RegisterScheme(name string, f func(SchemeConfig) SchemeSet) {
 	schemes[name] = f
 }
 
+// BackendConfig is what a backend is made with.
+type BackendConfig struct {
+	CacheDir string   // the cache (a backend may keep unpacked images there)
+	TreeKey  tree.Key // authenticates derived trees' records; nil: tree's default key
+}
+
 // RegisterBackend adds a sandbox backend, selected by name.
-func RegisterBackend(name string, f func() (sandbox.Backend, error)) {
+func RegisterBackend(name string, f func(BackendConfig) (sandbox.Backend, error)) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	backends[name] = f
@@ -133,7 +142,9 @@ func init() {
 		s := npm.NewScheme(npm.WithHTTPClient(c.Client))
 		return SchemeSet{Scheme: s, Pinner: npmPinner{s}}
 	})
-	RegisterBackend("runc", func() (sandbox.Backend, error) { return sandbox.NewRunc(sandbox.RuncOptions{}) })
+	RegisterBackend("runc", func(c BackendConfig) (sandbox.Backend, error) {
+		return runc.New(runc.Options{CacheDir: c.CacheDir, TreeKey: c.TreeKey})
+	})
 	adapter.Register(golang.Adapter{})
 }
 
@@ -194,12 +205,26 @@ func NewEnv(cfg Config) (*Env, error) {
 		fopts = append(fopts, fetch.WithOffline())
 	}
 	e.Fetcher = fetch.New(e.Cache, fopts...)
+	// Marks the cache in use: cache gc never removes what this run reads.
+	if e.release, err = e.Cache.Hold(); err != nil {
+		return nil, err
+	}
 	if cfg.Backend != "" {
-		if e.Backend, err = newBackend(cfg.Backend); err != nil {
+		if e.Backend, err = newBackend(cfg.Backend, BackendConfig{CacheDir: cfg.CacheDir, TreeKey: e.Cache.Key}); err != nil {
+			e.Close()
 			return nil, err
 		}
 	}
 	return e, nil
+}
+
+// Close releases the environment's hold on the cache.
+func (e *Env) Close() error {
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
+	return nil
 }
 
 func sortedSchemes() []string {
@@ -213,14 +238,14 @@ func sortedSchemes() []string {
 	return names
 }
 
-func newBackend(name string) (sandbox.Backend, error) {
+func newBackend(name string, cfg BackendConfig) (sandbox.Backend, error) {
 	registryMu.Lock()
 	f := backends[name]
 	registryMu.Unlock()
 	if f == nil {
 		return nil, fmt.Errorf("%w: --backend %q is not available; this reprove has: %s", ErrUsage, name, strings.Join(Backends(), ", "))
 	}
-	return f()
+	return f(cfg)
 }
 
 // ParseRewrites reads --replace-source OLD=NEW values.

@@ -175,7 +175,6 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		out, err = opts.Backend.Run(ctx, sandbox.Spec{
 			ImageLayout: image.Layout,
 			ImageDigest: image.Digest,
-			CacheDir:    opts.Cache.Root,
 			RunDir:      runDir,
 			Mounts:      append(mounts, opts.Mounts...),
 			Workdir:     m.Build.Workdir,
@@ -185,9 +184,11 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			Timeout:     timeout,
 			Memory:      int64(m.Build.Resources.Memory),
 			Pids:        m.Build.Resources.Pids,
+			Disk:        int64(m.Build.Resources.Disk),
 		})
 		if out != nil {
 			res.BuildLog = out.Log
+			res.Sandbox = sandboxReport(out)
 		}
 		return err
 	})
@@ -217,6 +218,13 @@ func fetchArtifact(ctx context.Context, m *manifest.Manifest, opts Options, res 
 	var dm *fetch.DigestMismatchError
 	switch {
 	case errors.As(err, &dm):
+		// What the URI serves now is evidence too: history compares it
+		// with earlier runs' (a re-published release).
+		res.Artifact.Digest, res.Artifact.FetchedAt = dm.Got, opts.now().UTC()
+		res.Artifact.Source = fetch.SourceNetwork
+		if strings.HasPrefix(m.Artifact.URI, "file:") {
+			res.Artifact.Source = fetch.SourceFile
+		}
 		return "", fmt.Errorf("artifact: the artifact at %s no longer matches the declared digest: it was replaced or corrupted (declared %s, fetched %s): %w",
 			m.Artifact.URI, dm.Want, dm.Got, fetch.ErrDigestMismatch)
 	case err != nil:
@@ -411,3 +419,19 @@ func ExitCode(err error) int {
 
 // ErrUsage marks errors in how reprove was called.
 var ErrUsage = errors.New("usage")
+
+// sandboxReport is what the build ran under, for the report.
+func sandboxReport(out *sandbox.Result) *report.Sandbox {
+	l := out.Limits
+	sb := &report.Sandbox{
+		Limits:     report.Limits{Timeout: l.Timeout, Memory: l.Memory, Pids: l.Pids, Disk: l.Disk, DiskMethod: l.DiskMethod},
+		LogDropped: out.LogDropped,
+	}
+	for _, n := range l.NotEnforced {
+		sb.Limits.NotEnforced = append(sb.Limits.NotEnforced, report.NotEnforced{Limit: n.Limit, Reason: n.Reason})
+	}
+	for _, q := range out.Quarantined {
+		sb.Quarantined = append(sb.Quarantined, report.Quarantined{Entry: q.Entry, MovedTo: q.MovedTo, Reason: q.Reason})
+	}
+	return sb
+}

@@ -107,7 +107,13 @@ func sampleResult(v Verdict) *Result {
 			{Phase: "build", Duration: 10 * time.Second},
 			{Phase: "compare", Duration: 1100 * time.Millisecond},
 		},
-		BuildLog:        "/var/cache/reprove/logs/hello-1.0.log",
+		BuildLog: "/var/cache/reprove/logs/hello-1.0.log",
+		Sandbox: &Sandbox{
+			Limits: Limits{Timeout: 30 * time.Minute, Memory: 4 << 30, Pids: 4096, Disk: 16 << 30, DiskMethod: "watch",
+				NotEnforced: []NotEnforced{{Limit: "memory", Reason: "the host uses cgroup v1"}}},
+			LogDropped:  3 << 20,
+			Quarantined: []Quarantined{{Entry: "/c/rootfs/sha256-ab", MovedTo: "/c/quarantine/x-sha256-ab", Reason: "content sha256:1, record sha256:2"}},
+		},
 		FirstDifference: -1,
 	}
 	switch v {

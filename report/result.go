@@ -56,6 +56,10 @@ type Result struct {
 	FinishedAt    time.Time `json:"finishedAt"`
 	Timings       []Timing  `json:"timings"`
 	BuildLog      string    `json:"buildLog,omitempty"` // path of the kept build log
+	// Sandbox is what the build ran under: its limits, which of them this
+	// host could not enforce, how much log was dropped, and the cache
+	// entries found damaged and set aside. Nil when no build ran.
+	Sandbox *Sandbox `json:"sandbox,omitempty"`
 	// FirstDifference is the offset of the first differing byte, -1 when equal.
 	FirstDifference int64         `json:"firstDifference"`
 	Diff            *diff.Summary `json:"diff,omitempty"`    // nil when digests are equal
@@ -169,4 +173,36 @@ type AdapterCandidate struct {
 	Verdict  Verdict       `json:"verdict"`
 	Build    time.Duration `json:"buildNs,omitempty"` // the build phase
 	BuildLog string        `json:"buildLog,omitempty"`
+}
+
+// Sandbox is what the build ran under.
+type Sandbox struct {
+	Limits Limits `json:"limits"`
+	// LogDropped is how many bytes of the build log's beginning were
+	// dropped to keep its last 64 MiB.
+	LogDropped  int64         `json:"logDropped,omitempty"`
+	Quarantined []Quarantined `json:"quarantined,omitempty"`
+}
+
+// Limits are the limits a build ran under.
+type Limits struct {
+	Timeout     time.Duration `json:"timeoutNs"`   // 0: none
+	Memory      int64         `json:"memoryBytes"` // bytes
+	Pids        int64         `json:"pids"`
+	Disk        int64         `json:"diskBytes"`  // what /out and /tmp hold together
+	DiskMethod  string        `json:"diskMethod"` // "filesystem" (size-limited, ENOSPC) or "watch" (usage watched, build killed)
+	NotEnforced []NotEnforced `json:"notEnforced,omitempty"`
+}
+
+// NotEnforced is a limit the host could not apply, and why.
+type NotEnforced struct {
+	Limit  string `json:"limit"`
+	Reason string `json:"reason"`
+}
+
+// Quarantined is a damaged cache entry set aside and derived again.
+type Quarantined struct {
+	Entry   string `json:"entry"`
+	MovedTo string `json:"movedTo"`
+	Reason  string `json:"reason"`
 }

@@ -66,6 +66,12 @@ func TestSchemaRejects(t *testing.T) {
 		},
 		"nested node kind":      func(m map[string]any) { firstChild(m)["kind"] = "bogus" },
 		"firstDifference below": func(m map[string]any) { m["firstDifference"] = -2 },
+		"bad disk method": func(m map[string]any) {
+			m["sandbox"].(map[string]any)["limits"].(map[string]any)["diskMethod"] = "hope"
+		},
+		"unenforced without why": func(m map[string]any) {
+			delete(m["sandbox"].(map[string]any)["limits"].(map[string]any)["notEnforced"].([]any)[0].(map[string]any), "reason")
+		},
 	} {
 		m := mustJSON(t, good)
 		edit(m)

@@ -217,6 +217,9 @@ func renderTextInputs(ew *errWriter, res *Result, p palette) {
 	if res.BuildLog != "" {
 		ew.printf("  %-9s %s\n", "log", termSafe(res.BuildLog))
 	}
+	if sb := res.Sandbox; sb != nil {
+		sb.writeText(ew, p)
+	}
 	if res.Adapter != nil {
 		a := res.Adapter
 		ew.printf("  %-9s %s adapter, tried %s", "inferred", termSafe(a.Name), termSafe(strings.Join(a.Tried, ", ")))

@@ -5,6 +5,9 @@ set -euo pipefail
 
 REPROVE_APT_PACKAGES=(
 	runc            # the default sandbox backend
+	e2fsprogs       # mkfs.ext4: each build's size-limited disk (root mode)
+	passwd          # useradd, usermod: the sandbox tests' ordinary users for rootless runs
+	uidmap          # newuidmap, newgidmap: rootless builds with a range from /etc/subuid
 	git             # git+ sources, test repositories
 	busybox-static  # the fixture builder images
 	ca-certificates
@@ -12,6 +15,7 @@ REPROVE_APT_PACKAGES=(
 	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures
 	chromium        # the HTML report test
 	iproute2        # sandbox network checks
+	postgresql      # the history database tests run against a real server (scripts/postgres.sh)
 )
 
 reprove_setup() {

@@ -4,7 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
+. scripts/postgres.sh
 reprove_setup
+
+# A throw-away PostgreSQL for the history tests (REPROVE_TEST_POSTGRES), torn
+# down on exit; the tests fail on CI without it.
+fuzzlog=
+cleanup() {
+	reprove_postgres_stop
+	if [ -n "$fuzzlog" ]; then rm -f "$fuzzlog"; fi
+}
+trap cleanup EXIT
+# A killed run (Ctrl-C, a CI timeout) still tears the server down.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+reprove_postgres_start
 
 export REPROVE_TEST_DEBS=$PWD/.cache/debs
 mkdir -p "$REPROVE_TEST_DEBS"
@@ -32,7 +46,6 @@ echo "==> fuzz targets (briefly)" >&2
 # boundary (golang/go#75804, fixed in Go 1.27). A count has no deadline to race.
 fuzztime=${REPROVE_FUZZTIME:-5000x}
 fuzzlog=$(mktemp)
-trap 'rm -f "$fuzzlog"' EXIT
 for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do

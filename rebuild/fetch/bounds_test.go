@@ -166,3 +166,35 @@ func TestDownloadsAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// One fetcher asked for the same input by several verifications at once
+// (reprove batch) fetches it once.
+func TestIdenticalFetchesShareOneDownload(t *testing.T) {
+	body := []byte("shared input\n")
+	release := make(chan struct{})
+	srv := newHostile(t, func(s *hostile, w http.ResponseWriter, r *http.Request, _ int32) {
+		<-release
+		s.write(w, body)
+	})
+	f := New(newCache(t))
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			// Not Fresh: a caller that comes late finds the blob cached,
+			// so only callers that overlapped could make a second request.
+			_, err := f.Fetch(context.Background(), Request{URI: srv.URL + "/in", Digest: sha(body)})
+			errs <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let the callers overlap
+	close(release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.requests.Load(); got != 1 {
+		t.Errorf("%d identical concurrent fetches made %d requests, want 1", n, got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -150,6 +151,7 @@ func (c *Cache) Blob(ctx context.Context, d digest.Digest) (b *Blob, quarantined
 			return nil, "", ctx.Err()
 		}
 		if herr == nil && got == d {
+			touch(p)
 			return &Blob{Path: p, Digest: d, Size: n}, "", nil
 		}
 	}
@@ -159,6 +161,10 @@ func (c *Cache) Blob(ctx context.Context, d digest.Digest) (b *Blob, quarantined
 	}
 	return nil, q, nil
 }
+
+// touch records a use of a cache entry (its access time), for cache gc's
+// least-recently-used rule; the modification time is left alone.
+func touch(p string) { os.Chtimes(p, time.Now(), time.Time{}) }
 
 // quarantine moves a damaged blob or tree entry out of the way.
 func (c *Cache) quarantine(p string) (string, error) {
@@ -352,6 +358,7 @@ func (c *Cache) Tree(ctx context.Context, kind, key string) (e *TreeEntry, quara
 	}
 	switch {
 	case err == nil:
+		touch(entry)
 		return &TreeEntry{Root: filepath.Join(entry, tree.RootName), Record: rec}, "", nil
 	case errors.Is(err, tree.ErrCorrupt):
 		q, qerr := c.quarantine(entry)

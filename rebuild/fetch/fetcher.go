@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/opencontainers/go-digest"
 
 	"github.com/reprove/reprove/diff/archive"
@@ -25,7 +27,8 @@ type Fetcher struct {
 	dir      string
 	allow    []string // --allow-path folders
 	offline  bool
-	limits   archive.Limits // for unpacking sources and members (WithLimits)
+	flight   *singleflight.Group // identical requests in flight share one fetch
+	limits   archive.Limits      // for unpacking sources and members (WithLimits)
 }
 
 // Option configures a Fetcher.
@@ -87,7 +90,7 @@ func WithOffline() Option {
 
 // New returns a Fetcher that stores into c.
 func New(c *Cache, opts ...Option) *Fetcher {
-	f := &Fetcher{cache: *c}
+	f := &Fetcher{cache: *c, flight: new(singleflight.Group)}
 	for _, o := range opts {
 		o(f)
 	}
@@ -146,6 +149,19 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Item, error) {
 		req.Dir = f.dir
 	}
 	req = f.confine(req, declared)
+	// Concurrent verifications over one cache (reprove batch) that need the
+	// same input wait for one fetch of it.
+	key := fmt.Sprintf("%q %q %q %v %v %v %q %v", req.URI, req.Digest, req.Rev, req.Unpack, req.Fresh, req.Offline, req.Roots, req.Unconfined)
+	v, err, _ := f.flight.Do(key, func() (any, error) { return f.fetch(ctx, req, declared) })
+	if err != nil {
+		return nil, err
+	}
+	it := *v.(*Item)
+	it.Quarantined = append([]string(nil), it.Quarantined...)
+	return &it, nil
+}
+
+func (f *Fetcher) fetch(ctx context.Context, req Request, declared string) (*Item, error) {
 	s, err := f.scheme(req.URI)
 	if err != nil {
 		return nil, err

@@ -177,6 +177,7 @@ var manifestShape = obj(map[string]*shape{
 		"resources": obj(map[string]*shape{
 			"memory": {kind: kSize},
 			"pids":   {kind: kInt},
+			"disk":   {kind: kSize},
 		}),
 	}),
 })

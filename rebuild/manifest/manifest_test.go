@@ -39,7 +39,7 @@ build:
     /opt/go/bin/go build -trimpath -o /out/hello ./cmd/hello
   output: /out/hello
   timeout: 30m
-  resources: {memory: 4GiB, pids: 4096}
+  resources: {memory: 4GiB, pids: 4096, disk: 40GiB}
 `
 
 func TestParseValid(t *testing.T) {
@@ -67,7 +67,7 @@ func TestParseValid(t *testing.T) {
 			Script:    "/opt/go/bin/go build -trimpath -o /out/hello ./cmd/hello\n",
 			Output:    "/out/hello",
 			Timeout:   Duration(30 * time.Minute),
-			Resources: Resources{Memory: 4 << 30, Pids: 4096},
+			Resources: Resources{Memory: 4 << 30, Pids: 4096, Disk: 40 << 30},
 		},
 	}
 	if d := cmp.Diff(want, m); d != "" {
@@ -137,6 +137,9 @@ func TestParseErrors(t *testing.T) {
 		{"env not string", mutate(`CGO_ENABLED: "0"`, "CGO_ENABLED: 0"), "build.env.CGO_ENABLED", "quote it"},
 		{"bad timeout", mutate("timeout: 30m", "timeout: soon"), "build.timeout", "not a duration"},
 		{"bad memory", mutate("memory: 4GiB", "memory: lots"), "build.resources.memory", "not a size"},
+		{"bad disk", mutate("disk: 40GiB", "disk: plenty"), "build.resources.disk", "not a size"},
+		{"tiny disk", mutate("disk: 40GiB", "disk: 1MiB"), "build.resources.disk", "too small: at least 16MiB"},
+		{"negative disk", mutate("disk: 40GiB", "disk: -1"), "build.resources.disk", "too small"},
 		{"api version", mutate("apiVersion: reprove/v1", "apiVersion: reprove/v2"), "apiVersion", "not supported"},
 		{"deps source", mutate("    source: /src\n", "    source: /nowhere\n"), "deps[0].source", "dest of one of the sources"},
 		{"deps kind", mutate("  - kind: gomod", "  - kind: cargo"), "deps[0].kind", "known"},

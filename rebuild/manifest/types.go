@@ -73,7 +73,14 @@ type Build struct {
 type Resources struct {
 	Memory ByteSize `json:"memory,omitempty" yaml:"memory,omitempty"` // e.g. 4GiB
 	Pids   int64    `json:"pids,omitempty" yaml:"pids,omitempty"`
+	// Disk caps what /out and /tmp hold together, e.g. 40GiB; 16GiB when
+	// unset.
+	Disk ByteSize `json:"disk,omitempty" yaml:"disk,omitempty"`
 }
+
+// MinDisk is the smallest build.resources.disk: an ext4 image smaller
+// than that holds little beyond its own metadata.
+const MinDisk = 16 << 20
 
 // Duration is a time.Duration written as "30m" in manifests.
 type Duration time.Duration

@@ -186,6 +186,9 @@ func validate(m *Manifest, name string) error {
 	if b.Resources.Pids < 0 {
 		add("build.resources.pids", "must be positive, e.g. 4096")
 	}
+	if b.Resources.Disk != 0 && b.Resources.Disk < MinDisk {
+		add("build.resources.disk", "%d bytes is too small: at least 16MiB, e.g. 40GiB (16GiB when unset)", int64(b.Resources.Disk))
+	}
 	if len(probs) > 0 {
 		return &Error{Source: name, Problems: probs}
 	}

@@ -13,10 +13,10 @@ import (
 // maxLinkHops bounds symlink resolution, as the kernel's ELOOP does.
 const maxLinkHops = 40
 
-// errEscapes is returned when a path or link would leave its root.
-var errEscapes = errors.New("leaves its root")
+// ErrEscapes is returned when a path or link would leave its root.
+var ErrEscapes = errors.New("leaves its root")
 
-// resolveIn resolves the relative path rel inside the host folder root the
+// ResolveIn resolves the relative path rel inside the host folder root the
 // way the container sees it, following symlinks without ever leaving root,
 // and returns the host path. Components that do not exist are kept as they
 // are.
@@ -26,8 +26,8 @@ var errEscapes = errors.New("leaves its root")
 // stays at the root and absolute link targets start again at the root, as
 // the kernel does inside the container. When strict is true, a ".." above the
 // root or an absolute target outside absPrefix is an error wrapping
-// errEscapes.
-func resolveIn(root, rel, absPrefix string, strict bool) (string, error) {
+// ErrEscapes.
+func ResolveIn(root, rel, absPrefix string, strict bool) (string, error) {
 	parts := splitPath(rel)
 	var cur []string // resolved components, all existing non-links or missing
 	hops := 0
@@ -40,7 +40,7 @@ func resolveIn(root, rel, absPrefix string, strict bool) (string, error) {
 		case "..":
 			if len(cur) == 0 {
 				if strict {
-					return "", fmt.Errorf("%s: %w", rel, errEscapes)
+					return "", fmt.Errorf("%s: %w", rel, ErrEscapes)
 				}
 				continue
 			}
@@ -74,7 +74,7 @@ func resolveIn(root, rel, absPrefix string, strict bool) (string, error) {
 				r, ok := strings.CutPrefix(path.Clean(target), absPrefix)
 				if !ok || (r != "" && !strings.HasPrefix(r, "/")) {
 					if strict {
-						return "", fmt.Errorf("%s: link %s → %s: %w", rel, filepath.Join(next...), target, errEscapes)
+						return "", fmt.Errorf("%s: link %s → %s: %w", rel, filepath.Join(next...), target, ErrEscapes)
 					}
 					r = target
 				}

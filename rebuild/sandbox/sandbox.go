@@ -1,7 +1,12 @@
 // Package sandbox runs one build in a throw-away container with no network.
 //
-// Backends implement one small interface; runc is the default and needs no
-// daemon. The sandbox takes paths, never fetchers.
+// A Backend runs builds; the shared driver (Drive) does everything a backend
+// does not need to know about — the run folder, the build log, the timeout,
+// the log's tail in errors, finding the output — and an engine (one package
+// per container engine, e.g. rebuild/sandbox/runc) supplies only what is
+// engine-specific through Engine. rebuild/sandbox/sandboxtest is the
+// conformance suite every Backend passes. The sandbox takes paths, never
+// fetchers.
 package sandbox
 
 import (
@@ -22,7 +27,6 @@ type Backend interface {
 type Spec struct {
 	ImageLayout string // host path of an OCI image layout holding the builder image
 	ImageDigest string // sha256:… of the image manifest inside that layout
-	CacheDir    string // where unpacked rootfs are kept, one per image digest
 	RunDir      string // host folder for this run: build.log and the output are left here
 	Mounts      []Mount
 	Workdir     string
@@ -30,8 +34,9 @@ type Spec struct {
 	Script      string            // run by /bin/sh -c in the container
 	Output      string            // container path of the file or folder the build leaves (under /out)
 	Timeout     time.Duration     // 0: no limit
-	Memory      int64             // bytes; 0: no limit
-	Pids        int64             // 0: no limit
+	Memory      int64             // bytes; 0: DefaultMemory()
+	Pids        int64             // 0: DefaultPids
+	Disk        int64             // bytes /out and /tmp hold together; 0: DefaultDisk
 	Hostname    string            // fixed hostname; "reprove" when empty
 }
 
@@ -49,6 +54,20 @@ type Result struct {
 	ExitCode int           // of the build script
 	Prepare  time.Duration // unpacking or finding the rootfs, writing the config
 	Run      time.Duration // the container's life
+	Limits   Limits        // the limits the build ran under, and which were not enforced
+	// LogDropped is how many bytes of the build log's beginning were
+	// dropped to keep its last MaxLog bytes.
+	LogDropped int64
+	// Quarantined lists the cache entries found damaged in this run and
+	// set aside (re-derived from verified bytes before the build used them).
+	Quarantined []Quarantined
+}
+
+// Quarantined is one damaged cache entry set aside.
+type Quarantined struct {
+	Entry   string // where it was in the cache
+	MovedTo string // where it is now, under the cache's quarantine/ folder
+	Reason  string // what did not match
 }
 
 // ErrBuildFailed is returned (wrapped) when the script exits non-zero.
@@ -56,6 +75,10 @@ var ErrBuildFailed = errors.New("build failed")
 
 // ErrTimeout is returned (wrapped) when the build ran past Spec.Timeout.
 var ErrTimeout = errors.New("build timed out")
+
+// ErrDiskLimit is returned (wrapped) when /out and /tmp filled the build's
+// disk (Spec.Disk).
+var ErrDiskLimit = errors.New("build ran out of disk")
 
 // ErrNoOutput is returned (wrapped) when the build left nothing at Spec.Output.
 var ErrNoOutput = errors.New("build left no output")

@@ -1,7 +1,6 @@
-package sandbox
+package runc
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -58,11 +56,12 @@ func flockNow(p string, flag int) (func(), error) {
 
 // Reclaim removes what builds whose reprove process died without cleaning
 // up (SIGKILL, a crash, a power cut of the process tree) left behind: their
-// containers in this backend's runc state folder, still running or not, and
-// their overlay mounts and bundles. Builds still in progress, in this process
-// or another, are never touched: each holds its bundle's lock until it has
-// cleaned up. An abandoned bundle is taken down by the same cleanup a run
-// does. NewRunc calls Reclaim; it returns what it removed.
+// containers in this backend's runc state folder, still running or not,
+// and their staged mounts, disks and bundles. Builds still in progress, in
+// this process or another, are never touched: each holds its bundle's lock
+// until it has cleaned up, and the kernel drops that lock when the process
+// dies. An abandoned bundle is taken down by the same Close a run does.
+// New calls Reclaim; it returns what it removed.
 func (r *Runc) Reclaim() ([]string, error) {
 	var errs []error
 	found := map[string]*bundle{} // by bundle folder
@@ -77,14 +76,13 @@ func (r *Runc) Reclaim() ([]string, error) {
 		errs = append(errs, err)
 	}
 	for id, dir := range containers {
-		get(dir).id = id
+		get(dir).state.ID = id
 	}
-	mounts, err := bundleMounts()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, mp := range mounts {
-		get(filepath.Dir(mp)).mounted = mp
+	ents, _ := os.ReadDir(r.bundleDir)
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".bundle-") {
+			get(filepath.Join(r.bundleDir, e.Name()))
+		}
 	}
 
 	var done []string
@@ -95,15 +93,24 @@ func (r *Runc) Reclaim() ([]string, error) {
 			continue
 		}
 		b.unlock = release
-		if err := b.cleanup(); err != nil {
+		if data, err := os.ReadFile(b.path(stateFile)); err == nil {
+			var st bundleState
+			if json.Unmarshal(data, &st) == nil {
+				b.state.Disk = st.Disk
+				if b.state.ID == "" {
+					b.state.ID = st.ID
+				}
+			}
+		}
+		if err := b.Close(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if b.id != "" {
-			done = append(done, "container "+b.id)
+		if b.state.ID != "" {
+			done = append(done, "container "+b.state.ID)
 		}
-		if b.mounted != "" {
-			done = append(done, "mount "+b.mounted)
+		if b.state.Disk != "" {
+			done = append(done, "disk "+b.state.Disk)
 		}
 		done = append(done, "bundle "+dir)
 	}
@@ -139,70 +146,4 @@ func (r *Runc) containerBundles() (map[string]string, error) {
 		}
 	}
 	return res, nil
-}
-
-// bundleMounts lists this mount namespace's overlay mounts at a folder named
-// rootfs, the root of a bundle (…/.bundle-*/rootfs); tryAbandoned tells
-// reprove's bundles from others.
-func bundleMounts() ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var res []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		mp, fstype, ok := parseMountinfo(sc.Text())
-		if !ok || fstype != "overlay" || filepath.Base(mp) != "rootfs" {
-			continue
-		}
-		res = append(res, mp)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading /proc/self/mountinfo: %w", err)
-	}
-	return res, nil
-}
-
-// parseMountinfo returns the mount point and file system type of one line
-// of /proc/PID/mountinfo (proc(5)): "ID PARENT MAJ:MIN ROOT MOUNTPOINT
-// OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS".
-func parseMountinfo(line string) (mountPoint, fstype string, ok bool) {
-	f := strings.Fields(line)
-	if len(f) < 10 {
-		return "", "", false
-	}
-	sep := -1
-	for i := 6; i < len(f); i++ {
-		if f[i] == "-" {
-			sep = i
-			break
-		}
-	}
-	if sep < 0 || sep+1 >= len(f) {
-		return "", "", false
-	}
-	return unescapeMountinfo(f[4]), f[sep+1], true
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space,
-// \011, \012, \134) in mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package sandbox_test
+package runc_test
 
 import (
 	"context"
@@ -11,19 +11,17 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
 
 // BenchmarkRuncBackend is a trivial build through the Backend with a warm
 // cache: everything reprove adds (overlay, config, log, output, cleanup).
 func BenchmarkRuncBackend(b *testing.B) {
 	needRunc(b)
-	layout, digest := busyboxImage(b)
-	root := b.TempDir()
-	r, err := sandbox.NewRunc(sandbox.RuncOptions{Root: root})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest, CacheDir: b.TempDir(),
+	layout, digest := sandboxtest.Image(b)
+	r := newRunc(b, options())
+	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest,
 		RunDir: filepath.Join(b.TempDir(), "run"), Script: "echo hi > /out/x", Output: "/out/x"}
 	if _, err := r.Run(context.Background(), s); err != nil { // warm the cache
 		b.Fatal(err)
@@ -40,11 +38,13 @@ func BenchmarkRuncBackend(b *testing.B) {
 // config (runc's own `runc spec` defaults, read-only root): the floor.
 func BenchmarkBareRunc(b *testing.B) {
 	needRunc(b)
-	layout, digest := busyboxImage(b)
-	rootfs, _, err := sandbox.Rootfs(context.Background(), layout, digest, b.TempDir())
+	layout, digest := sandboxtest.Image(b)
+	r := newRunc(b, options())
+	entry, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: digest, CacheDir: b.TempDir(), IDs: r.IDs(), Key: testKey})
 	if err != nil {
 		b.Fatal(err)
 	}
+	rootfs := entry.Dir
 	bundle := b.TempDir()
 	if out, err := exec.Command("runc", "spec", "--bundle", bundle).CombinedOutput(); err != nil {
 		b.Fatalf("runc spec: %v: %s", err, out)

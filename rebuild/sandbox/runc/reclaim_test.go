@@ -1,4 +1,4 @@
-package sandbox_test
+package runc_test
 
 import (
 	"bytes"
@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/rebuild/sandbox/runc"
 )
 
 const reclaimHelperEnv = "REPROVE_RECLAIM_HELPER"
 
 type reclaimHelper struct {
-	Root string
+	Opts runc.Options
 	Spec sandbox.Spec
 }
 
@@ -32,7 +33,7 @@ func TestReclaimHelper(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &h); err != nil {
 		t.Fatal(err)
 	}
-	r, err := sandbox.NewRunc(sandbox.RuncOptions{Root: h.Root})
+	r, err := runc.New(h.Opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,35 +56,33 @@ func waitFor(t *testing.T, p string, what string) {
 	}
 }
 
-// leftovers counts the runc containers in root and the mounts under runDir.
-func leftovers(t *testing.T, root, runDir string) (containers, mounts int) {
+// mountsUnder counts the mounts at or below dir.
+func mountsUnder(t *testing.T, dir string) int {
 	t.Helper()
-	out, err := exec.Command("runc", "--root", root, "list", "-q").Output()
-	if err != nil {
-		t.Fatalf("runc list: %v", err)
-	}
-	containers = len(strings.Fields(string(out)))
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
+	n := 0
 	for _, l := range strings.Split(string(mi), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], runDir+"/") {
-			mounts++
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			n++
 		}
 	}
-	return containers, mounts
+	return n
 }
 
-// A build whose reprove process is SIGKILLed leaves its container running and
-// its overlay mounted; the next NewRunc or Reclaim removes both and the
-// bundle, while a build still running, in the same state folder, is left
-// alone and finishes.
+// A build whose reprove process is SIGKILLed dies (its watchdog kills it)
+// but leaves its staged mounts, disk and bundle; the next New or Reclaim
+// removes them, while a build still running, with the same folders, is
+// left alone and finishes.
 func TestReclaimAfterKill(t *testing.T) {
 	e := newEnv(t)
-	dead := e.spec(t, "touch /out/started; exec sleep 300")
+	marks := t.TempDir()
+	dead := e.spec(t, "touch /w/dead-started; exec sleep 300")
+	dead.Mounts = []sandbox.Mount{{Source: marks, Dest: "/w", Writable: true}}
 	dead.Timeout = 10 * time.Minute
-	raw, err := json.Marshal(reclaimHelper{Root: e.root, Spec: dead})
+	raw, err := json.Marshal(reclaimHelper{Opts: e.opts, Spec: dead})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,36 +97,37 @@ func TestReclaimAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, filepath.Join(dead.RunDir, "out", "started"), "the helper's build")
+	waitFor(t, filepath.Join(marks, "dead-started"), "the helper's build")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if c, m := leftovers(t, e.root, dead.RunDir); c != 1 || m != 1 {
-		t.Fatalf("after SIGKILL: %d containers and %d mounts left (want 1 and 1, or this test proves nothing); helper said:\n%s", c, m, helperOut.String())
+	if n := mountsUnder(t, e.opts.BundleDir); n == 0 {
+		t.Fatalf("after SIGKILL no staged mount is left (want some, or this test proves nothing); helper said:\n%s", helperOut.String())
 	}
 
-	// A live build in the same state folder, started after the kill.
-	live := e.spec(t, "touch /out/started; sleep 2; echo ok > /out/x")
+	// A live build with the same folders, started after the kill.
+	live := e.spec(t, "touch /w/live-started; sleep 2; echo ok > /out/x")
+	live.Mounts = dead.Mounts
 	liveErr := make(chan error, 1)
 	go func() {
 		_, err := e.r.Run(context.Background(), live)
 		liveErr <- err
 	}()
-	waitFor(t, filepath.Join(live.RunDir, "out", "started"), "the live build")
+	waitFor(t, filepath.Join(marks, "live-started"), "the live build")
 
 	done, err := e.r.Reclaim()
 	if err != nil {
 		t.Fatalf("Reclaim: %v", err)
 	}
 	got := strings.Join(done, "\n")
-	for _, want := range []string{"container reprove-", "mount " + dead.RunDir + "/.bundle-", "bundle " + dead.RunDir + "/.bundle-"} {
+	for _, want := range []string{"disk " + dead.RunDir + "/.disk-reprove-", "bundle " + e.opts.BundleDir + "/.bundle-"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Reclaim reported %q; want an entry starting %q", done, want)
 		}
 	}
-	if strings.Contains(got, live.RunDir) || len(done) != 3 {
-		t.Errorf("Reclaim reported %q; want exactly the killed run's container, mount and bundle", done)
+	if strings.Contains(got, live.RunDir) || strings.Count(got, "bundle ") != 1 {
+		t.Errorf("Reclaim reported %q; want exactly the killed run's disk and bundle", done)
 	}
 
 	if err := <-liveErr; err != nil {
