@@ -32,6 +32,8 @@ const (
 	nearMissMaxSection = 64 << 20 // bytes of one section read
 	nearMissMaxString  = 4096     // a string header longer than this is ignored
 	nearMissMaxShown   = 8        // findings quoted per kind
+	nearMissMaxFiles   = 10000    // file names compared per binary
+	nearMissMaxDepth   = 32       // folders of a file name paired by their tails
 )
 
 // goNearMiss compares the Go strings and file names of two ELF binaries and
@@ -201,8 +203,12 @@ func goFileNames(f *elf.File) []string {
 	var out []string
 	for _, part := range bytes.Split(d, []byte{0}) {
 		if len(part) > 1 && part[0] == '/' && len(part) <= nearMissMaxString && printableString(part) &&
+			bytes.Count(part, []byte("/")) <= nearMissMaxDepth &&
 			(bytes.HasSuffix(part, []byte(".go")) || bytes.HasSuffix(part, []byte(".s")) || bytes.HasSuffix(part, []byte(".c"))) {
 			out = append(out, string(part))
+			if len(out) == nearMissMaxFiles {
+				break
+			}
 		}
 	}
 	sort.Strings(out)
@@ -213,10 +219,13 @@ func goFileNames(f *elf.File) []string {
 // common tail and returns the folder pairs they differ by, most frequent
 // first (/home/x/src vs /tmp/src; /usr/local/go vs /opt/go).
 func buildPathDiffs(a, b []string) [][2]string {
+	a, b = append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
 	onlyA, onlyB := multisetDiff(a, b)
 	tailsB := map[string]string{}
 	for _, p := range onlyB {
-		for t := p; ; {
+		for t := p; len(t) > 1; {
 			i := strings.Index(t[1:], "/")
 			if i < 0 {
 				break
@@ -229,7 +238,7 @@ func buildPathDiffs(a, b []string) [][2]string {
 	}
 	count := map[[2]string]int{}
 	for _, p := range onlyA {
-		for t := p; ; {
+		for t := p; len(t) > 1; {
 			i := strings.Index(t[1:], "/")
 			if i < 0 {
 				break

@@ -97,3 +97,26 @@ func TestGoNearMissBuildPath(t *testing.T) {
 		t.Errorf("causes %v: want build-path", n.Causes)
 	}
 }
+
+func TestBuildPathDiffs(t *testing.T) {
+	a := []string{"/home/x/src/cmd/hello/main.go", "/home/x/src/internal/v/v.go", "/usr/local/go/src/runtime/proc.go", "/same/a.go"}
+	b := []string{"/opt/go/src/runtime/proc.go", "/same/a.go", "/tmp/src/cmd/hello/main.go", "/tmp/src/internal/v/v.go"}
+	got := buildPathDiffs(a, b)
+	want := [][2]string{{"/home/x/src", "/tmp/src"}, {"/usr/local/go", "/opt/go"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("buildPathDiffs = %q, want %q", got, want)
+	}
+}
+
+// FuzzBuildPathDiffs: file names come from an untrusted binary; pairing
+// them never panics and reports at most nearMissMaxShown pairs.
+func FuzzBuildPathDiffs(f *testing.F) {
+	f.Add("/home/x/src/main.go\x00/a/b.go", "/tmp/src/main.go\x00/a/b.go")
+	f.Add("/"+strings.Repeat("a/", 40)+"x.go", "/"+strings.Repeat("b/", 40)+"x.go")
+	f.Add("//", "/")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got := buildPathDiffs(strings.Split(a, "\x00"), strings.Split(b, "\x00")); len(got) > nearMissMaxShown {
+			t.Fatalf("%d pairs", len(got))
+		}
+	})
+}

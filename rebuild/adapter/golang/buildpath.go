@@ -79,7 +79,11 @@ func (r *recipe) atBuildPaths() {
 		return
 	}
 	p := revealPaths(r.facts, r.info)
-	if p.goroot != "" && p.goroot != r.toolchain {
+	switch {
+	case p.goroot == "" || p.goroot == r.toolchain:
+	case underTmp(p.goroot) || p.goroot == "/tmp" || p.goroot == "/out" || strings.HasPrefix(p.goroot, "/out/"):
+		r.note("built without -trimpath in GOROOT %s, where the sandbox mounts nothing: the toolchain's file names will differ", p.goroot)
+	default:
 		r.note("built without -trimpath in GOROOT %s (from the binary's file names): the toolchain is mounted there", p.goroot)
 		r.toolchain = p.goroot
 	}
