@@ -17,12 +17,10 @@ func batchCommand() *cli.Command {
 		&cli.IntFlag{Name: "shard-count", Usage: "with the shard index from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs): `N` shards"},
 		historyFlag,
 		&cli.StringFlag{Name: "fail-on", Usage: "`regression`: exit 1 only when a target regressed (needs --history), 0 otherwise"},
-		&cli.StringFlag{Name: "backend", Usage: "sandbox backend", Value: "runc"},
+		&cli.StringFlag{Name: "backend", Usage: "run the builds with sandbox backend `NAME`", Value: "runc"},
 	}
-	flags = append(flags, diffLimitFlags...)
-	flags = append(flags, fetchFlags...)
-	flags = append(flags, inferFlags...)
-	return &cli.Command{
+	flags = flagsOf(flags, diffLimitFlags, fetchFlags, inferFlags, []cli.Flag{cacheFlag, quietFlag, noColorFlag})
+	return withExamples(&cli.Command{
 		Name:      "batch",
 		Usage:     "verify many targets (a nightly job): parallel, one cache, one summary, history and regressions",
 		ArgsUsage: "TARGET...",
@@ -35,22 +33,30 @@ Exit codes: 0 all reproducible, 1 any not reproducible, 3 any error (3 wins over
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return usage("batch takes one or more TARGETs (manifests, folders, list files or artifacts)")
+				return usagef("batch takes one or more TARGETs (manifests, folders, list files or artifacts)")
 			}
 			g, err := globals(c)
 			if err != nil {
 				return err
 			}
+			d, derr := diffLimits(c)
+			if derr != nil {
+				return derr
+			}
 			code, err := runBatch(c.Context, c.App.Writer, c.App.ErrWriter, batchConfig{
 				common: g, Targets: c.Args().Slice(), Jobs: c.Int("jobs"), Out: c.String("out"), JUnit: c.String("junit"),
 				KeepRuns: c.Bool("keep-runs"), Shard: c.String("shard"), ShardCount: c.Int("shard-count"),
 				History: historyDSN(c), FailOn: c.String("fail-on"), Backend: c.String("backend"),
-				Diff: diffLimits(c), Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
+				Diff: d, Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
 			})
 			if err != nil {
-				return exit(err)
+				return err
 			}
-			return cli.Exit("", code)
+			return answer(code)
 		},
-	}
+	},
+		example{"reprove batch --jobs 2 --out night/ --junit night/junit.xml nightly.txt", "every target in the list, two at a time, with their evidence"},
+		example{"reprove batch --history nightly.db --fail-on regression manifests/", "a cron job: exit 1 only when something that reproduced stops reproducing"},
+		example{"reprove batch --shard-count 4 --history postgres://reprove@db/reprove nightly.txt", "one Kubernetes Indexed Job pod's share (JOB_COMPLETION_INDEX)"},
+	)
 }

@@ -28,7 +28,7 @@ func historyDSN(c *cli.Context) string {
 }
 
 func historyCommand() *cli.Command {
-	return &cli.Command{
+	return withExamples(&cli.Command{
 		Name:      "history",
 		Usage:     "show each target's latest state and its last transitions, from the history database",
 		ArgsUsage: "[TARGET]",
@@ -42,18 +42,21 @@ an artifact URI or a manifest path; without it every target is listed.`,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
-				return usage("history takes at most one TARGET, got %d arguments", c.NArg())
+				return usagef("history takes at most one TARGET, got %d arguments", c.NArg())
 			}
-			return exit(runHistory(c.Context, c.App.Writer, historyConfig{
+			return runHistory(c.Context, c.App.Writer, historyConfig{
 				DSN: historyDSN(c), Target: c.Args().First(), Transitions: c.Int("transitions"), JSON: c.Bool("json"),
-			}))
+			})
 		},
 		Subcommands: []*cli.Command{historyRegressionsCommand(), historyImportCommand()},
-	}
+	},
+		example{"reprove history --history nightly.db", "each target's latest state and its last transitions"},
+		example{"reprove history --history nightly.db hello --json", "one target, as JSON"},
+	)
 }
 
 func historyRegressionsCommand() *cli.Command {
-	return &cli.Command{
+	return withExamples(&cli.Command{
 		Name:  "regressions",
 		Usage: "list the targets that regressed: exit 1 if any, 0 if none",
 		Description: `A target regresses when its previous run was reproducible (or reproducible after the
@@ -67,21 +70,24 @@ release). Exit codes: 0 no regression, 1 regressions, 2 usage, 3 the database fa
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
-				return usage("history regressions takes no arguments, got %d", c.NArg())
+				return usagef("history regressions takes no arguments, got %d", c.NArg())
 			}
 			code, err := runRegressions(c.Context, c.App.Writer, regressionsConfig{
 				DSN: historyDSN(c), Since: c.String("since"), JSON: c.Bool("json"),
 			})
 			if err != nil {
-				return exit(err)
+				return err
 			}
-			return cli.Exit("", code)
+			return answer(code)
 		},
-	}
+	},
+		example{"reprove history regressions --history nightly.db --since 24h", "what regressed last night; exit 1 if anything did"},
+		example{"REPROVE_HISTORY=postgres://reprove@db/reprove reprove history regressions --since 7d --json", "a week of regressions from a shared PostgreSQL"},
+	)
 }
 
 func historyImportCommand() *cli.Command {
-	return &cli.Command{
+	return withExamples(&cli.Command{
 		Name:      "import",
 		Usage:     "load result files written elsewhere (reprove verify --json, batch shards) into the database",
 		ArgsUsage: "RESULT.json|DIR...",
@@ -94,9 +100,11 @@ are skipped. A result recorded before is not recorded twice. Exit codes: 0 impor
 			&cli.Int64Flag{Name: "max-result-size", Usage: "refuse result files over `BYTES`", Value: history.DefaultMaxResultSize},
 		},
 		Action: func(c *cli.Context) error {
-			return exit(runHistoryImport(c.Context, c.App.Writer, importConfig{
+			return runHistoryImport(c.Context, c.App.Writer, importConfig{
 				DSN: historyDSN(c), Paths: c.Args().Slice(), MaxResultSize: c.Int64("max-result-size"),
-			}))
+			})
 		},
-	}
+	},
+		example{"reprove history import --history nightly.db out/", "load every result a batch shard wrote under out/"},
+	)
 }

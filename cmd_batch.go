@@ -93,7 +93,8 @@ func runBatch(ctx context.Context, stdout, stderr io.Writer, cfg batchConfig) (i
 		}
 	}
 	sum, err := batch.Run(ctx, e, targets, batch.Config{Jobs: cfg.Jobs, Out: cfg.Out, KeepRuns: cfg.KeepRuns,
-		Select: func(t batch.Target) bool { return sh.Has(t.Key) }}, on)
+		Select: func(t batch.Target) bool { return sh.Has(t.Key) }, Classify: classifyOutcome}, on)
+	p.Close()
 	if err != nil {
 		return 3, err
 	}
@@ -104,6 +105,18 @@ func runBatch(ctx context.Context, stdout, stderr io.Writer, cfg batchConfig) (i
 	}
 	printBatchTail(stdout, sum, sh, regressions, db != nil)
 	return batchCode(sum, cfg.FailOn, regressions), nil
+}
+
+// classifyOutcome is exit.go's policy for one batch target; an error
+// result records its class.
+func classifyOutcome(res *report.Result, err error) int {
+	if err == nil {
+		return verdictCode(res.Verdict)
+	}
+	if res.Verdict == report.Error {
+		res.ErrorClass = string(classify(err))
+	}
+	return exitCode(err)
 }
 
 // outcomeLine is "✓ name reproducible 12.3s", "✗ name not-reproducible
@@ -117,7 +130,7 @@ func outcomeLine(o batch.Outcome, color bool) string {
 	case 1:
 		cause := "no known cause"
 		if cs := r.RankedCauses(); len(cs) > 0 {
-			cause = cs[0].ID
+			cause = string(cs[0].ID)
 		}
 		return fmt.Sprintf("✗ %s %s (%s) %s", o.Target.Name, r.Verdict, cause, d)
 	}

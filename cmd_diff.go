@@ -27,12 +27,26 @@ func normalizationHelp() string {
 	return b.String()
 }
 
-// runDiff compares A and B and writes the report. It returns 0 when they are
-// identical (or equivalent after the asked normalizations) and 1 otherwise.
-func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
+// warn prints the comparison's warnings (an --exclude that matched
+// nothing) on stderr, which carries progress, never results.
+func warn(ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(os.Stderr, "reprove: warning: "+w)
+	}
+}
+
+// runDiff compares A and B and writes the report. Its answer (exit.go) is
+// 0 when they are identical (or equivalent after the asked
+// normalizations) and 1 otherwise.
+func runDiff(ctx context.Context, cfg diffCommandConfig) error {
 	for _, p := range []string{cfg.A, cfg.B} {
 		if _, err := os.Stat(p); err != nil {
-			return 0, fmt.Errorf("diff: %w", err)
+			return fmt.Errorf("diff: %w", err)
+		}
+	}
+	if cfg.Output != "" && cfg.Output != "-" {
+		if err := writable(cfg.Output); err != nil {
+			return usagef("--output %s: %v", cfg.Output, err)
 		}
 	}
 	var format report.Format
@@ -47,14 +61,15 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
 		format = report.FormatHTML
 	case "diffoscope-json":
 	default:
-		return 0, fmt.Errorf("--format %q: use text, json, markdown, html or diffoscope-json", cfg.Format)
+		return usagef("--format %q: use text, json, markdown, html or diffoscope-json", cfg.Format)
 	}
 	opts := cfg.Diff.options()
 	opts.Name1, opts.Name2 = cfg.A, cfg.B
 	sum, err := diff.Run(ctx, cfg.A, cfg.B, opts)
 	if err != nil {
-		return 0, err
+		return err
 	}
+	warn(sum.Warnings)
 	out := cfg.Output
 	if out == "" {
 		out = "-"
@@ -68,10 +83,10 @@ func runDiff(ctx context.Context, cfg diffCommandConfig) (int, error) {
 		return report.Render(w, format, res, report.RenderOptions{Color: cfg.Color && out == "-"})
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if sum.Identical || (sum.Equivalent && len(opts.Normalize) > 0) {
-		return 0, nil
+		return nil
 	}
-	return 1, nil
+	return answer(exitNotReproducible)
 }

@@ -27,16 +27,19 @@ const recordTimeout = time.Minute
 // failure to record is a warning on stderr. A run stopped by Ctrl-C is not
 // recorded, so that an interruption is never taken for a regression.
 func recordVerify(ctx context.Context, stderr io.Writer, dsn string, res *report.Result, verr error) {
-	if dsn == "" || res == nil {
-		return
+	if dsn == "" || res == nil || history.KeyOf(res) == "" {
+		return // nothing to record, or nothing to file it under (a manifest that did not load)
+	}
+	if verr != nil && classify(verr) == classUsage {
+		return // a mistake on the command line says nothing about the target
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintf(stderr, "reprove: warning: the run was interrupted; its result is not recorded in the history database\n")
 		return
 	}
-	code := res.Verdict.ExitCode()
+	code := verdictCode(res.Verdict)
 	if verr != nil {
-		code = rebuild.ExitCode(verr)
+		code = exitCode(verr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
@@ -62,6 +65,18 @@ func recordResult(ctx context.Context, dsn string, res *report.Result, opts ...h
 	return e, err
 }
 
+// errDatabase marks a failure of the history database itself: exit 3.
+var errDatabase = errors.New("the history database failed")
+
+// dbFailure marks err, from the history database, as its failure (exit 3),
+// unless it is a usage error or already marked.
+func dbFailure(err error) error {
+	if err == nil || errors.Is(err, rebuild.ErrUsage) || errors.Is(err, errDatabase) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errDatabase, err)
+}
+
 // openHistory opens the database a history command uses; no database is
 // a usage error.
 func openHistory(ctx context.Context, dsn string, opts ...history.OpenOption) (*history.DB, error) {
@@ -72,7 +87,7 @@ func openHistory(ctx context.Context, dsn string, opts ...history.OpenOption) (*
 	if errors.Is(err, history.ErrDSN) || errors.Is(err, history.ErrNotFound) {
 		return nil, fmt.Errorf("%w: --history: %v", rebuild.ErrUsage, err)
 	}
-	return db, err
+	return db, dbFailure(err)
 }
 
 type historyConfig struct {
@@ -90,6 +105,10 @@ type targetHistory struct {
 
 // runHistory lists each target's latest state and its last transitions.
 func runHistory(ctx context.Context, w io.Writer, cfg historyConfig) error {
+	return dbFailure(listHistory(ctx, w, cfg))
+}
+
+func listHistory(ctx context.Context, w io.Writer, cfg historyConfig) error {
 	db, err := openHistory(ctx, cfg.DSN, history.Existing())
 	if err != nil {
 		return err
@@ -168,6 +187,11 @@ type regressionsConfig struct {
 
 // runRegressions lists the runs that regressed since then: exit 1 if any.
 func runRegressions(ctx context.Context, w io.Writer, cfg regressionsConfig) (int, error) {
+	code, err := listRegressions(ctx, w, cfg)
+	return code, dbFailure(err)
+}
+
+func listRegressions(ctx context.Context, w io.Writer, cfg regressionsConfig) (int, error) {
 	back, err := parseSince(cfg.Since)
 	if err != nil {
 		return 0, err
@@ -186,7 +210,7 @@ func runRegressions(ctx context.Context, w io.Writer, cfg regressionsConfig) (in
 	if err != nil {
 		return 0, err
 	}
-	code := exitReproducible
+	code := exitOK
 	if len(regs) > 0 {
 		code = exitNotReproducible
 	}
@@ -200,7 +224,7 @@ func runRegressions(ctx context.Context, w io.Writer, cfg regressionsConfig) (in
 		fmt.Fprintf(w, "no regressions since %s\n", stamp(since))
 		return code, nil
 	}
-	fmt.Fprintf(w, "%d regression%s since %s:\n", len(regs), plural(len(regs)), stamp(since))
+	fmt.Fprintf(w, "%d %s since %s:\n", len(regs), plural(len(regs), "regression", "regressions"), stamp(since))
 	for _, e := range regs {
 		writeRegression(w, e)
 	}
@@ -258,6 +282,10 @@ type importConfig struct {
 // runHistoryImport loads result files written elsewhere (shards, other
 // machines) into the database.
 func runHistoryImport(ctx context.Context, w io.Writer, cfg importConfig) error {
+	return dbFailure(importHistory(ctx, w, cfg))
+}
+
+func importHistory(ctx context.Context, w io.Writer, cfg importConfig) error {
 	if len(cfg.Paths) == 0 {
 		return fmt.Errorf("%w: history import takes RESULT.json files or folders of them", rebuild.ErrUsage)
 	}
@@ -271,7 +299,7 @@ func runHistoryImport(ctx context.Context, w io.Writer, cfg importConfig) error 
 	}
 	st, err := db.Import(ctx, cfg.Paths...)
 	fmt.Fprintf(w, "imported %d result%s into %s (%d already recorded, %d other JSON file%s skipped, %d failed)\n",
-		st.Added, plural(st.Added), db, st.Existing, len(st.Skipped), plural(len(st.Skipped)), len(st.Failed))
+		st.Added, plural(st.Added, "", "s"), db, st.Existing, len(st.Skipped), plural(len(st.Skipped), "", "s"), len(st.Failed))
 	for _, f := range st.Failed {
 		fmt.Fprintf(w, "failed: %v\n", f)
 	}
@@ -311,13 +339,6 @@ func shortDigest(digest string) string {
 		return algo + ":" + hex[:12]
 	}
 	return digest
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func nonNil(es []history.Entry) []history.Entry {

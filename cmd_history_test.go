@@ -153,7 +153,7 @@ func TestRunRegressions(t *testing.T) {
 
 		out.Reset()
 		code, err = runRegressions(ctx, &out, regressionsConfig{DSN: dsn, Since: "30m", Now: now})
-		if err != nil || code != exitReproducible || out.String() != "no regressions since 2026-11-27T02:30:00Z\n" {
+		if err != nil || code != exitOK || out.String() != "no regressions since 2026-11-27T02:30:00Z\n" {
 			t.Errorf("no regressions: exit %d, %v, %q", code, err, out.String())
 		}
 
@@ -201,7 +201,7 @@ func TestHistoryUsageErrors(t *testing.T) {
 		"unknown target": func() error { return runHistory(ctx, &bytes.Buffer{}, historyConfig{DSN: dsn, Target: "nope"}) },
 		"import nothing": func() error { return runHistoryImport(ctx, &bytes.Buffer{}, importConfig{DSN: dsn}) },
 	} {
-		if err := run(); !errors.Is(err, rebuild.ErrUsage) || rebuild.ExitCode(err) != exitUsage {
+		if err := run(); !errors.Is(err, rebuild.ErrUsage) || exitCode(err) != exitUsage {
 			t.Errorf("%s: %v, want a usage error (exit 2)", name, err)
 		}
 	}
@@ -211,7 +211,7 @@ func TestHistoryUsageErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := runRegressions(ctx, &bytes.Buffer{}, regressionsConfig{DSN: notDB, Since: "24h"})
-	if err == nil || rebuild.ExitCode(err) != exitFailure || !strings.Contains(err.Error(), "not a database") {
+	if err == nil || exitCode(err) != exitFailure || !strings.Contains(err.Error(), "not a database") {
 		t.Errorf("a file that is not a database: %v, want exit 3", err)
 	}
 }

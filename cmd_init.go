@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,17 +25,26 @@ type initConfig struct {
 
 // runInit writes the first inferred candidate manifest for a person to review.
 func runInit(ctx context.Context, cfg initConfig) error {
-	if cfg.Output != "-" && !cfg.Force {
-		if _, err := os.Stat(cfg.Output); err == nil {
-			return fmt.Errorf("%w: %s exists; pass --force to overwrite it", rebuild.ErrUsage, cfg.Output)
+	if cfg.Output != "-" {
+		if _, err := os.Stat(cfg.Output); err == nil && !cfg.Force {
+			return usagef("%s exists; pass --force to overwrite it", cfg.Output)
+		}
+		if err := writable(cfg.Output); err != nil {
+			return usagef("--output %s: %v", cfg.Output, err)
 		}
 	}
-	e, err := rebuild.NewEnv(envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, newProgress(cfg.Quiet)))
+	if err := errors.Join(cfg.Fetch.check(), checkInfer(cfg.Replace, cfg.Builder)); err != nil {
+		return err
+	}
+	p := newProgress(cfg.Quiet)
+	e, err := rebuild.NewEnv(envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, p))
 	if err != nil {
+		p.Close()
 		return err
 	}
 	defer e.Close()
 	plan, _, err := e.Infer(ctx, cfg.Target)
+	p.Close()
 	if err != nil {
 		return err
 	}

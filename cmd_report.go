@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/report"
@@ -19,7 +18,7 @@ type reportConfig struct {
 
 // runReport renders a saved JSON result again.
 func runReport(cfg reportConfig) error {
-	if err := cfg.Outputs.check(); err != nil {
+	if _, _, err := cfg.Outputs.checkOutputs(); err != nil {
 		return err
 	}
 	f, err := os.Open(cfg.Input)
@@ -31,7 +30,7 @@ func runReport(cfg reportConfig) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Input, err)
 	}
-	return writeReports(res, cfg.common, cfg.Outputs)
+	return writeReports(res, cfg.common, cfg.Outputs, nil)
 }
 
 func runKeyGenerate(private, public string) error {
@@ -53,20 +52,20 @@ var errAttestationInvalid = errors.New("attestation not valid")
 
 func runAttestationVerify(w io.Writer, ac attestationCheck) error {
 	if ac.Expect != "" && ac.Expect != "PASSED" && ac.Expect != "FAILED" {
-		return fmt.Errorf("%w: --expect %q: use PASSED or FAILED", rebuild.ErrUsage, ac.Expect)
+		return usagef("--expect %q: use PASSED or FAILED", ac.Expect)
 	}
 	pub, err := report.LoadPublicKey(ac.Key)
 	if err != nil {
-		return fmt.Errorf("%w: --key: %v", rebuild.ErrUsage, err)
+		return fmt.Errorf("--key: %w", err)
 	}
 	env, err := os.ReadFile(ac.File)
 	if err != nil {
-		return fmt.Errorf("%w: reading the attestation: %v", rebuild.ErrUsage, err)
+		return fmt.Errorf("reading the attestation: %w", err)
 	}
 	var digest string
 	if ac.Artifact != "" {
 		if digest, _, err = rebuild.FileDigest(ac.Artifact); err != nil {
-			return fmt.Errorf("%w: --artifact: %v", rebuild.ErrUsage, err)
+			return fmt.Errorf("--artifact: %w", err)
 		}
 	}
 	st, err := report.VerifyAttestation(pub, env)
@@ -88,9 +87,4 @@ func runAttestationVerify(w io.Writer, ac attestationCheck) error {
 		fmt.Fprintln(w, "Only the signature was checked: pass --artifact FILE and --expect PASSED to check what it says about an artifact.")
 	}
 	return nil
-}
-
-func runOutput(name string, args ...string) (string, error) {
-	out, err := exec.Command(name, args...).Output()
-	return string(out), err
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,22 +32,6 @@ func (o outputConfig) stdoutTaken() bool {
 		}
 	}
 	return false
-}
-
-func (o outputConfig) check() error {
-	n := 0
-	for _, p := range []string{o.Text, o.JSON, o.HTML, o.Markdown, o.JUnit, o.Attestation, o.Provenance} {
-		if p == "-" {
-			n++
-		}
-	}
-	if n > 1 {
-		return fmt.Errorf("%w: only one report can go to stdout (-); write the others to files", rebuild.ErrUsage)
-	}
-	if (o.Attestation != "" || o.Provenance != "") && o.SignKey == "" {
-		return fmt.Errorf("%w: --attestation and --provenance need --sign-key KEY (make one with reprove key generate)", rebuild.ErrUsage)
-	}
-	return nil
 }
 
 type diffConfig struct {
@@ -89,6 +75,17 @@ type verifyConfig struct {
 	Fetch   fetchConfig
 	All     bool   // --all-members
 	History string // --history DB: record the result there
+	// FlagErrs are problems found reading the flags; they are reported
+	// with the others, before anything is fetched.
+	FlagErrs error
+}
+
+// check finds every problem of the command line before anything is
+// fetched or built, and loads the signing key. It returns the outputs
+// that can be written.
+func (cfg verifyConfig) check() (outputConfig, crypto.Signer, error) {
+	outs, key, err := cfg.Outputs.checkOutputs()
+	return outs, key, errors.Join(cfg.FlagErrs, err, cfg.Fetch.check(), checkBackend(cfg.Backend), checkInfer(cfg.Replace, cfg.Builder))
 }
 
 // fetchConfig is what bounds and confines fetching.
@@ -104,7 +101,7 @@ func envConfig(g common, backend string, replace []string, builder string, fc fe
 	return rebuild.Config{
 		CacheDir: g.CacheDir, Backend: backend, Replace: replace, BuilderImage: builder,
 		AllowPaths: fc.AllowPaths, Offline: fc.Offline, StallTimeout: fc.StallTimeout, MaxDownloadSize: fc.MaxDownloadSize,
-		Limits: d.Limits, Diff: d.options(), Tool: tool(), Progress: p.Fetch, Step: p.Step,
+		Limits: d.Limits, Diff: d.options(), Tool: tool(), Progress: p.Fetch, Step: p.Step, Events: p.Event,
 	}
 }
 
@@ -112,54 +109,85 @@ func tool() report.Tool {
 	return report.Tool{Name: "reprove", Version: version(), ID: "https://github.com/reprove/reprove"}
 }
 
-func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
-	if err := cfg.Outputs.check(); err != nil {
-		return 0, err
+// runVerify verifies cfg.Target and writes every report asked for, for
+// every outcome: a verdict, or an error (verdict "error", with its class),
+// and records it in the history database when --history names one. The
+// error it returns is the verdict's answer (exit.go) or what stopped the
+// check.
+func runVerify(ctx context.Context, cfg verifyConfig) error {
+	started := time.Now()
+	outs, key, err := cfg.check()
+	if err == nil && cfg.All {
+		return verifyEachMember(ctx, cfg, outs, key, started)
 	}
-	p := newProgress(cfg.Quiet)
-	e, err := rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p))
-	if err != nil {
-		return 0, err
+	var res *report.Result
+	if err == nil {
+		p := newProgress(cfg.Quiet)
+		var e *rebuild.Env
+		if e, err = rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)); err == nil {
+			res, err = e.VerifyTarget(ctx, cfg.Target)
+			e.Close()
+		}
+		p.Close()
 	}
-	defer e.Close()
-	if cfg.All {
-		return verifyEachMember(ctx, e, cfg)
-	}
-	res, verr := e.VerifyTarget(ctx, cfg.Target)
-	if res == nil {
-		return 0, verr
-	}
-	if err := writeReports(res, cfg.common, cfg.Outputs); err != nil {
-		return 0, err
-	}
-	recordVerify(ctx, os.Stderr, cfg.History, res, verr)
-	if verr != nil {
-		return 0, verr
-	}
-	return res.Verdict.ExitCode(), nil
+	return finishVerify(ctx, cfg, outs, key, started, res, err)
 }
 
-// verifyEachMember verifies every recognised member of an archive; each
-// member's reports go to the files named, with the member's name before
-// the extension. The exit code is the worst of the verdicts.
-func verifyEachMember(ctx context.Context, e *rebuild.Env, cfg verifyConfig) (int, error) {
-	results, verr := e.VerifyEachMember(ctx, cfg.Target)
-	if len(results) == 0 {
-		return 0, verr
+// finishVerify writes the reports of one check, whatever its outcome, and
+// records it; the error it returns is the verdict's answer or what stopped
+// the check.
+func finishVerify(ctx context.Context, cfg verifyConfig, outs outputConfig, key crypto.Signer, started time.Time, res *report.Result, err error) error {
+	if res == nil {
+		res = rebuild.ErrorResult(tool(), cfg.Target, started, err)
 	}
-	code := 0
+	if res.Verdict == report.Error && err != nil {
+		res.ErrorClass = string(classify(err))
+	}
+	if res.Diff != nil {
+		warn(res.Diff.Warnings)
+	}
+	if werr := writeReports(res, cfg.common, outs, key); werr != nil && err == nil {
+		err = werr
+	}
+	recordVerify(ctx, os.Stderr, cfg.History, res, err)
+	if err != nil {
+		return err
+	}
+	return answer(verdictCode(res.Verdict))
+}
+
+// verifyEachMember verifies every recognised member of an archive
+// (--all-members); each member's reports go to the files named, with the
+// member's name before the extension, and each result is recorded. The
+// answer is the worst verdict's.
+func verifyEachMember(ctx context.Context, cfg verifyConfig, outs outputConfig, key crypto.Signer, started time.Time) error {
+	p := newProgress(cfg.Quiet)
+	e, err := rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p))
+	var results []*report.Result
+	if err == nil {
+		results, err = e.VerifyEachMember(ctx, cfg.Target)
+		e.Close()
+	}
+	p.Close()
+	if len(results) == 0 {
+		return finishVerify(ctx, cfg, outs, key, started, nil, err)
+	}
+	code := exitOK
 	tags := memberTags(results)
 	for i, res := range results {
-		if err := writeReports(res, cfg.common, cfg.Outputs.forMember(tags[i])); err != nil {
-			return 0, err
+		if res.Diff != nil {
+			warn(res.Diff.Warnings)
+		}
+		if werr := writeReports(res, cfg.common, outs.forMember(tags[i]), key); werr != nil && err == nil {
+			err = werr
 		}
 		recordVerify(ctx, os.Stderr, cfg.History, res, nil)
-		code = max(code, res.Verdict.ExitCode())
+		code = max(code, verdictCode(res.Verdict))
 	}
-	if verr != nil {
-		return 0, verr
+	if err != nil {
+		return err
 	}
-	return code, nil
+	return answer(code)
 }
 
 // memberTags are the names report files of each member get: the member's
@@ -198,45 +226,48 @@ func (o outputConfig) forMember(tag string) outputConfig {
 	return o
 }
 
-func writeReports(res *report.Result, g common, o outputConfig) error {
+// writeReports writes res in every format asked for. It writes every
+// report it can: one that fails does not keep the others (or the verdict
+// on stdout) from being written. Attestations are signed with key, and
+// only for a verdict: a check that could not be made attests nothing.
+func writeReports(res *report.Result, g common, o outputConfig, key crypto.Signer) error {
 	text := o.Text
-	if text == "" && !o.stdoutTaken() {
+	if text == "" && !o.stdoutTaken() && res.Verdict != report.Error {
+		// The text verdict goes to stdout; an error goes to stderr only
+		// (main prints it), so stdout carries results and nothing twice.
 		text = "-"
 	}
-	var outs []report.Output
+	var errs []error
 	for _, w := range []report.Output{{Format: report.FormatJSON, Path: o.JSON}, {Format: report.FormatHTML, Path: o.HTML}, {Format: report.FormatMarkdown, Path: o.Markdown}, {Format: report.FormatJUnit, Path: o.JUnit}} {
 		if w.Path != "" {
-			outs = append(outs, w)
+			errs = append(errs, report.WriteOutputs(os.Stdout, res, []report.Output{w}, report.RenderOptions{}))
 		}
 	}
-	if err := report.WriteOutputs(os.Stdout, res, outs, report.RenderOptions{}); err != nil {
-		return err
-	}
-	if o.Attestation != "" || o.Provenance != "" {
-		key, err := report.LoadPrivateKey(o.SignKey)
-		if err != nil {
-			return fmt.Errorf("--sign-key: %w", err)
-		}
+	if key != nil && res.Verdict != report.Error {
 		for _, a := range []struct {
 			path string
 			kind report.AttestationKind
 		}{{o.Attestation, report.AttestVerificationSummary}, {o.Provenance, report.AttestProvenance}} {
-			if a.path == "" {
-				continue
-			}
-			env, err := report.Attest(res, key, a.kind)
-			if err != nil {
-				return err
-			}
-			if err := report.WriteTo(a.path, os.Stdout, func(w io.Writer) error { _, err := w.Write(env); return err }); err != nil {
-				return fmt.Errorf("writing attestation to %s: %w", a.path, err)
+			if a.path != "" {
+				errs = append(errs, writeAttestation(res, key, a.kind, a.path))
 			}
 		}
 	}
-	if text == "" {
-		return nil
+	if text != "" {
+		// The text report is written last, so its verdict follows the evidence.
+		errs = append(errs, report.WriteOutputs(os.Stdout, res, []report.Output{{Format: report.FormatText, Path: text}},
+			report.RenderOptions{Color: g.Color && text == "-"}))
 	}
-	// The text report is written last, so its verdict follows the evidence.
-	return report.WriteOutputs(os.Stdout, res, []report.Output{{Format: report.FormatText, Path: text}},
-		report.RenderOptions{Color: g.Color && text == "-"})
+	return errors.Join(errs...)
+}
+
+func writeAttestation(res *report.Result, key crypto.Signer, kind report.AttestationKind, path string) error {
+	env, err := report.Attest(res, key, kind)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteTo(path, os.Stdout, func(w io.Writer) error { _, err := w.Write(env); return err }); err != nil {
+		return fmt.Errorf("writing attestation to %s: %w", path, err)
+	}
+	return nil
 }

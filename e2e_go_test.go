@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,7 +193,7 @@ func causeIDs(res *report.Result) []string {
 	var ids []string
 	if res.Diff != nil {
 		for _, c := range res.Diff.Causes {
-			ids = append(ids, c.ID)
+			ids = append(ids, string(c.ID))
 		}
 	}
 	return ids
@@ -253,6 +254,12 @@ func TestVerifyGoBinaryFromBuildInfo(t *testing.T) {
 			}{"go", tt.wantMatched, tt.wantTried}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("adapter mismatch (-want +got):\n%s\nnotes: %q", diff, res.Adapter.Notes)
+			}
+			// Progress names each candidate as it is tried: "candidate 2/3: ldflags=…".
+			for i, c := range res.Adapter.Tried {
+				if want := fmt.Sprintf("infer    candidate %d/", i+1); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, c) {
+					t.Errorf("stderr does not show candidate %d (%s):\n%s", i+1, c, r.stderr)
+				}
 			}
 			var git *report.Input
 			for i := range res.Inputs {

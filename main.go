@@ -1,79 +1,80 @@
 // Command reprove answers one question about a published artifact: was it
 // really built from the source it claims? See README.md.
 //
-// This file only wires flags to package functions and maps results to exit
-// codes; the work is done in rebuild/, diff/ and report/.
+// main.go, cmd_*.go: flags → a config → one package call; exit.go maps the
+// result to an exit code. The work is done in rebuild/, diff/ and report/.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/diff/archive"
-	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/fetch"
 )
 
-// Exit codes, stable for cron jobs.
-const (
-	exitReproducible    = 0
-	exitNotReproducible = 1
-	exitUsage           = 2
-	exitFailure         = 3
-)
+// commands are reprove's commands, one line each, in the order --help
+// lists them. Help, examples, usage errors and shell completion are made
+// from this list.
+var commands = []func() *cli.Command{
+	verifyCommand,
+	batchCommand,
+	initCommand,
+	diffCommand,
+	reportCommand,
+	historyCommand,
+	cacheCommand,
+	keyCommand,
+	attestationCommand,
+	completionCommand,
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string) int {
-	app := newApp()
-	err := app.RunContext(ctx, args)
-	if err == nil {
-		return 0
+// run runs one command line and returns its exit code (exit.go). Errors go
+// to stderr as one line; a usage error points at the command's --help.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	st := &runState{cmd: "reprove"}
+	app := newApp(st)
+	app.Writer, app.ErrWriter = stdout, stderr
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	code := exitCode(err)
+	if err == nil || err.Error() == "" {
+		return code
 	}
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "reprove: "+msg)
-		}
-		return ec.ExitCode()
+	if classify(err) == classUsage {
+		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+		fmt.Fprintf(stderr, "%s: %s (see '%s --help')\n", st.cmd, msg, st.cmd)
+	} else {
+		fmt.Fprintf(stderr, "reprove: %v\n", err)
 	}
-	fmt.Fprintln(os.Stderr, "reprove: "+err.Error())
-	if code := rebuild.ExitCode(err); code == exitFailure {
-		return exitFailure
-	}
-	return exitUsage
+	return code
 }
 
-// exit wraps err with the exit code its kind of failure has.
-func exit(err error) error {
-	if err == nil {
-		return nil
-	}
-	return cli.Exit(err.Error(), rebuild.ExitCode(err))
-}
-
-// usage is a usage error: exit 2.
-func usage(format string, args ...any) error {
-	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
+// runState is what the run of one command line learns as it goes.
+type runState struct {
+	cmd string // "reprove verify": the command whose help a usage error points at
 }
 
 var (
 	cacheFlag = &cli.StringFlag{
 		Name:  "cache-dir",
-		Usage: "content-addressed cache of inputs, images and runs (default $REPROVE_CACHE_DIR, else $XDG_CACHE_HOME/reprove)",
+		Usage: "content-addressed cache of inputs, images and runs in `DIR` (default $REPROVE_CACHE_DIR, else $XDG_CACHE_HOME/reprove)",
 		// No EnvVars: the flag is defined at two levels, where an env value
 		// would count as set at both; fetch.DefaultCacheDir reads it instead.
 	}
@@ -81,54 +82,45 @@ var (
 	quietFlag   = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"}
 )
 
-func newApp() *cli.App {
+func newApp(st *runState) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "reprove %s\n", version()) }
-	return &cli.App{
+	cmds := make([]*cli.Command, 0, len(commands))
+	for _, mk := range commands {
+		cmds = append(cmds, mk())
+	}
+	app := &cli.App{
 		Name:    "reprove",
 		Usage:   "check that a published artifact was really built from the source it claims",
 		Version: version(),
 		Description: `reprove fetches an artifact and its declared source inputs, each pinned by digest,
 rebuilds it in a throw-away container with no network, and compares the two bit for bit.
 When they differ it shows where and why, and names the likely cause with the fix to try.
+Flags may come before or after the arguments; -- ends the flags.
 
-Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
-(bad manifest, unpinned input, digest mismatch), 3 fetch or build failure.`,
-		Flags:                []cli.Flag{cacheFlag, noColorFlag, quietFlag},
-		EnableBashCompletion: true,
+Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error (unknown flag,
+bad manifest, unpinned input, digest mismatch, nothing to infer from), 3 fetch or build failure.`,
+		Flags: []cli.Flag{cacheFlag, noColorFlag, quietFlag},
 		// Repeat a flag for several values: paths and URIs may hold commas.
 		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
 		ExitErrHandler:            func(*cli.Context, error) {}, // run() prints and maps exit codes
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return cli.Exit(err.Error(), exitUsage)
+			return usagef("%s", flagMessage(err))
 		},
-		Commands: withCommonFlags(
-			verifyCommand(),
-			initCommand(),
-			diffCommand(),
-			reportCommand(),
-			cacheCommand(),
-			keyCommand(),
-			attestationCommand(),
-			historyCommand(),
-			batchCommand(),
-		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q%s", c.Args().First(), suggest(c.Args().First(), c.App.VisibleCommands()))
+			}
+			return usagef("no command given")
+		},
+		Commands: cmds,
 	}
-}
-
-// withCommonFlags lets the global flags also follow a command's name
-// (reprove verify -q …), which is where people type them.
-func withCommonFlags(cmds ...*cli.Command) []*cli.Command {
-	for _, c := range cmds {
-		if c.Action != nil {
-			c.Flags = append(c.Flags, cacheFlag, noColorFlag, quietFlag)
-		}
-		withCommonFlags(c.Subcommands...)
-	}
-	return cmds
+	finishCommands(cmds, st)
+	return app
 }
 
 // given returns the innermost context whose command line set name. The
-// common flags are defined globally and on each command (withCommonFlags);
+// common flags are defined globally and on the commands they serve;
 // urfave/cli reads the innermost definition even when only the global one
 // was given.
 func given(c *cli.Context, name string) *cli.Context {
@@ -147,14 +139,14 @@ func globals(c *cli.Context) (common, error) {
 	if g.CacheDir == "" {
 		dir, err := defaultCacheDir()
 		if err != nil {
-			return g, usage("%v; set --cache-dir or REPROVE_CACHE_DIR", err)
+			return g, usagef("%v; set --cache-dir or REPROVE_CACHE_DIR", err)
 		}
 		g.CacheDir = dir
 	}
 	// Build mounts and runc need absolute host paths.
 	abs, err := filepath.Abs(g.CacheDir)
 	if err != nil {
-		return g, usage("--cache-dir %q: %v", g.CacheDir, err)
+		return g, usagef("--cache-dir %q: %v", g.CacheDir, err)
 	}
 	g.CacheDir = abs
 	return g, nil
@@ -175,11 +167,11 @@ func outputs(c *cli.Context) outputConfig {
 }
 
 var diffLimitFlags = append([]cli.Flag{
-	&cli.StringSliceFlag{Name: "normalize", Usage: "apply named normalization `PASS`es before comparing (repeatable; see reprove diff --help)"},
+	&cli.StringSliceFlag{Name: "normalize", Usage: "apply the named normalization `PASS` before comparing (repeatable; listed in reprove diff --help)"},
 	&cli.Int64Flag{Name: "max-report-size", Usage: "stop adding detail after this many `BYTES` of report", Value: 8 << 20},
-	&cli.IntFlag{Name: "max-diff-lines", Usage: "lines per unified or hex diff before it is cut", Value: 400},
+	&cli.IntFlag{Name: "max-diff-lines", Usage: "`LINES` per unified or hex diff before it is cut", Value: 400},
 	&cli.Int64Flag{Name: "max-temp-size", Usage: "`BYTES` of unpacked members kept on disk at once; members past it are compared as bytes", Value: diff.DefaultMaxTempSize},
-	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members whose path matches `GLOB` (repeatable)"},
+	&cli.StringSliceFlag{Name: "exclude", Usage: "skip members matching `GLOB` (repeatable; doublestar: * within one folder level, ** across any, e.g. '**/BUILDINFO'; a GLOB without / matches base names); a GLOB that matches nothing is warned about"},
 }, archiveLimitFlags()...)
 
 // archiveLimitFlags are the flags of archive.Limits, one per limit, made
@@ -192,16 +184,24 @@ func archiveLimitFlags() []cli.Flag {
 	return flags
 }
 
-func diffLimits(c *cli.Context) diffConfig {
+// diffLimits reads the diff flags; a limit must be above 0 (0 would
+// silently mean its default).
+func diffLimits(c *cli.Context) (diffConfig, error) {
 	var lim archive.Limits
+	var errs []error
 	for _, l := range archive.Catalogue() {
-		l.Set(&lim, c.Int64(l.Flag))
+		v := c.Int64(l.Flag)
+		if v <= 0 {
+			errs = append(errs, usagef("--%s %d: give a number above 0", l.Flag, v))
+		}
+		l.Set(&lim, v)
 	}
-	return diffConfig{
+	d := diffConfig{
 		Normalize: c.StringSlice("normalize"), MaxDepth: int(lim.MaxDepth),
 		MaxReportSize: c.Int64("max-report-size"), MaxDiffLines: c.Int("max-diff-lines"),
 		MaxTempSize: c.Int64("max-temp-size"), Exclude: c.StringSlice("exclude"), Limits: lim,
 	}
+	return d, errors.Join(append(errs, d.check())...)
 }
 
 var fetchFlags = []cli.Flag{
@@ -228,217 +228,11 @@ var inferFlags = []cli.Flag{
 	&cli.StringFlag{Name: "builder-image", Usage: "builder image `REF` for inferred manifests (oci://…@sha256:… or oci-layout:DIR@sha256:…)", EnvVars: []string{"REPROVE_BUILDER_IMAGE"}},
 }
 
-func verifyCommand() *cli.Command {
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "backend", Usage: "sandbox `BACKEND`: runc (as root: user-namespaced root mode; as an ordinary user: rootless mode)", Value: "runc"},
-		&cli.StringFlag{Name: "attestation", Usage: "write a signed in-toto attestation (DSSE) to `FILE`; needs --sign-key"},
-		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
-		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},
-		&cli.BoolFlag{Name: "all-members", Usage: "ARTIFACT is an archive named without #MEMBER: verify each member an adapter recognises (its Go binaries); report files get the member's name before their extension"},
+// flagsOf joins flag groups into one list for a command.
+func flagsOf(groups ...[]cli.Flag) []cli.Flag {
+	var all []cli.Flag
+	for _, g := range groups {
+		all = append(all, g...)
 	}
-	flags = append(flags, reportFlags...)
-	flags = append(flags, diffLimitFlags...)
-	flags = append(flags, fetchFlags...)
-	flags = append(flags, inferFlags...)
-	flags = append(flags, historyFlag)
-	return &cli.Command{
-		Name:      "verify",
-		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
-		ArgsUsage: "MANIFEST | ARTIFACT[#MEMBER]",
-		Description: `MANIFEST is a reprove/v1 manifest (reprove.yaml). ARTIFACT is anything a manifest may
-name (a path, file:, https://, gomod:MODULE@VERSION, npm:NAME@VERSION); reprove then infers
-the manifest from what the artifact declares (Go build info) and tries its candidates.
-The verdict goes to stdout as text unless a report is written to stdout (-).`,
-		Flags: flags,
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usage("verify takes one MANIFEST or ARTIFACT, got %d arguments (see reprove verify --help)", c.NArg())
-			}
-			g, err := globals(c)
-			if err != nil {
-				return err
-			}
-			code, err := runVerify(c.Context, verifyConfig{
-				common:  g,
-				Target:  c.Args().First(),
-				Backend: c.String("backend"),
-				Outputs: outputs(c),
-				Diff:    diffLimits(c),
-				Replace: c.StringSlice("replace-source"),
-				Builder: c.String("builder-image"),
-				Fetch:   fetchSettings(c),
-				All:     c.Bool("all-members"),
-				History: historyDSN(c),
-			})
-			if err != nil {
-				return exit(err)
-			}
-			return cli.Exit("", code)
-		},
-	}
-}
-
-func initCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "init",
-		Usage:     "infer a manifest from what an artifact declares, for a person to review",
-		ArgsUsage: "ARTIFACT[#MEMBER]",
-		Flags: append(append([]cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the manifest to `FILE` (- for stdout)", Value: "-"},
-			&cli.BoolFlag{Name: "force", Usage: "overwrite FILE if it exists"},
-		}, fetchFlags...), inferFlags...),
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usage("init takes one ARTIFACT, got %d arguments", c.NArg())
-			}
-			g, err := globals(c)
-			if err != nil {
-				return err
-			}
-			return exit(runInit(c.Context, initConfig{
-				common: g, Target: c.Args().First(), Output: c.String("output"), Force: c.Bool("force"),
-				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
-			}))
-		},
-	}
-}
-
-func diffCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "diff",
-		Usage:     "compare two files or folders deeply and name the likely causes",
-		ArgsUsage: "A B",
-		Description: "Exit codes: 0 identical (or equivalent after the asked normalizations), 1 different, 2 error.\n\n" +
-			"Normalizations:\n" + normalizationHelp(),
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "text, json, markdown, html or diffoscope-json", Value: "text"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
-		}, diffLimitFlags...),
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return usage("diff takes two paths A and B, got %d arguments", c.NArg())
-			}
-			g, err := globals(c)
-			if err != nil {
-				return err
-			}
-			code, err := runDiff(c.Context, diffCommandConfig{
-				common: g, A: c.Args().Get(0), B: c.Args().Get(1),
-				Format: c.String("format"), Output: c.String("output"), Diff: diffLimits(c),
-			})
-			if err != nil {
-				return cli.Exit(err.Error(), exitUsage) // diff: every error is 2
-			}
-			return cli.Exit("", code)
-		},
-	}
-}
-
-func reportCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "report",
-		Usage:     "render a saved JSON result again, in other formats",
-		ArgsUsage: "RESULT.json",
-		Flags:     append([]cli.Flag{&cli.StringFlag{Name: "text", Usage: "write the text report to `FILE` (- for stdout)"}}, reportFlags...),
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usage("report takes one RESULT.json, got %d arguments", c.NArg())
-			}
-			g, err := globals(c)
-			if err != nil {
-				return err
-			}
-			o := outputs(c)
-			o.Text = c.String("text")
-			return exit(runReport(reportConfig{common: g, Input: c.Args().First(), Outputs: o}))
-		},
-	}
-}
-
-func cacheCommand() *cli.Command {
-	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON on stdout"}
-	return &cli.Command{
-		Name:  "cache",
-		Usage: "show and prune the cache",
-		Subcommands: []*cli.Command{{
-			Name:  "ls",
-			Usage: "show what the cache holds, by kind, with sizes",
-			Flags: []cli.Flag{jsonFlag},
-			Action: func(c *cli.Context) error {
-				g, err := globals(c)
-				if err != nil {
-					return err
-				}
-				return exit(runCacheLs(c.App.Writer, g, c.Bool("json")))
-			},
-		}, {
-			Name:  "gc",
-			Usage: "remove old run folders and cache entries not used lately (never while another reprove uses the cache)",
-			Description: "Run folders beyond --keep-runs go (newest kept), then entries not used for --older-than,\n" +
-				"then the least recently used until the cache fits in --max-size. Every entry is verified\n" +
-				"again when it is next used, so removing one only costs fetching or deriving it again.",
-			Flags: []cli.Flag{
-				&cli.IntFlag{Name: "keep-runs", Usage: "keep the `N` newest run folders (build logs and rebuilt outputs)", Value: 10},
-				&cli.StringFlag{Name: "older-than", Usage: "remove entries not used for `DURATION` (30d, 12h)"},
-				&cli.StringFlag{Name: "max-size", Usage: "then remove the least recently used until the cache fits in `SIZE` (20GiB)"},
-				&cli.BoolFlag{Name: "dry-run", Usage: "say what would go, remove nothing"},
-				jsonFlag,
-			},
-			Action: func(c *cli.Context) error {
-				g, err := globals(c)
-				if err != nil {
-					return err
-				}
-				return exit(runCacheGC(c.App.Writer, cacheGCConfig{common: g, KeepRuns: c.Int("keep-runs"),
-					MaxSize: c.String("max-size"), OlderThan: c.String("older-than"), DryRun: c.Bool("dry-run"), JSON: c.Bool("json")}))
-			},
-		}},
-	}
-}
-
-func keyCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "key",
-		Usage: "manage signing keys for attestations",
-		Subcommands: []*cli.Command{{
-			Name:  "generate",
-			Usage: "write a new Ed25519 key pair as PEM (PKCS#8 private, mode 0600; PKIX public)",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "private", Usage: "private key `FILE`", Required: true},
-				&cli.StringFlag{Name: "public", Usage: "public key `FILE`", Required: true},
-			},
-			Action: func(c *cli.Context) error {
-				return exit(runKeyGenerate(c.String("private"), c.String("public")))
-			},
-		}},
-	}
-}
-
-func attestationCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "attestation",
-		Usage: "check signed attestations",
-		Subcommands: []*cli.Command{{
-			Name:      "verify",
-			Usage:     "check a DSSE envelope's signature and print its statement",
-			ArgsUsage: "FILE",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "key", Usage: "public key `FILE` (PEM)", Required: true},
-				&cli.StringFlag{Name: "artifact", Usage: "fail unless the sha256 of `FILE` is a subject of the statement"},
-				&cli.StringFlag{Name: "expect", Usage: "fail unless the verification summary's result is `RESULT` (PASSED or FAILED)"},
-			},
-			Action: func(c *cli.Context) error {
-				if c.NArg() != 1 {
-					return usage("attestation verify takes one FILE, got %d arguments", c.NArg())
-				}
-				err := runAttestationVerify(c.App.Writer, attestationCheck{
-					Key: c.String("key"), File: c.Args().First(), Artifact: c.String("artifact"), Expect: c.String("expect"),
-				})
-				if errors.Is(err, errAttestationInvalid) {
-					return cli.Exit(err.Error(), exitNotReproducible)
-				}
-				return exit(err)
-			},
-		}},
-	}
+	return all
 }

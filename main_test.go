@@ -253,7 +253,8 @@ func TestVerifyFixtures(t *testing.T) {
 		t.Run(tt.fixture, func(t *testing.T) {
 			m := fixture(t, tt.fixture, image)
 			js := filepath.Join(t.TempDir(), "result.json")
-			r := reprove(t, t.TempDir(), "verify", "--json", js, m)
+			// Flags after the argument, as people type them.
+			r := reprove(t, t.TempDir(), "verify", m, "--json", js)
 			if r.code != tt.code {
 				t.Fatalf("exit code: want %d, got %d\nstdout: %s\nstderr: %s", tt.code, r.code, r.stdout, r.stderr)
 			}
@@ -275,7 +276,7 @@ func TestVerifyFixtures(t *testing.T) {
 			}
 			var ids []string
 			for _, c := range res.Diff.Causes {
-				ids = append(ids, c.ID)
+				ids = append(ids, string(c.ID))
 			}
 			if !contains(ids, tt.cause) {
 				t.Errorf("causes: want %q among %v", tt.cause, ids)
@@ -361,6 +362,12 @@ func TestVerifyInputErrors(t *testing.T) {
 	}
 }
 
+// TestVerifyBuildFailures: a build that fails, times out, writes to its
+// read-only sources or reaches for the network exits 3, says why once (on
+// stderr, stdout empty), points at the log as the build starts, and leaves
+// the evidence: a JSON and JUnit error result with the error class, the
+// inputs fetched and the end of the build log, which names the specific
+// failure.
 func TestVerifyBuildFailures(t *testing.T) {
 	requireSandbox(t)
 	image := layoutRef(t)
@@ -376,29 +383,92 @@ func TestVerifyBuildFailures(t *testing.T) {
 	tests := []struct {
 		name   string
 		script string
-		want   string
+		want   string // on stderr
+		log    string // in the build log's tail
 	}{
-		{"timeout", "sleep 120", "timed out"},
-		{"writes to sources", "echo x > /src/README", "build failed"},
-		{"network", "wget -q -O /out/hello-1.0.tar.gz " + srv.URL, "build failed"},
+		{"timeout", "echo started; sleep 120", "timed out", "started"},
+		{"writes to sources", "echo x > /src/README", "build failed", "Read-only file system"},
+		// The network namespace has only lo: the host's loopback server
+		// is not there, so the connection is refused.
+		{"network", "nc -w 2 " + strings.Replace(strings.TrimPrefix(srv.URL, "http://"), ":", " ", 1) + " </dev/null > /out/hello-1.0.tar.gz", "build failed", "nc: can't connect to remote host (127.0.0.1): Connection refused"},
+		{"exit code", "echo out1; echo err1 >&2; exit 7", "build failed", "err1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := fixture(t, "hello", image)
 			editManifest(t, m, "    set -eu\n", "    set -eu\n    "+tt.script+"\n")
 			editManifest(t, m, "timeout: 5m", "timeout: 3s")
-			cache := t.TempDir()
-			r := reprove(t, cache, "verify", m)
+			dir := t.TempDir()
+			js, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
+			r := reprove(t, t.TempDir(), "verify", m, "--json", js, "--junit", junit)
 			if r.code != 3 {
 				t.Fatalf("want exit 3, got %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 			}
 			if !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
 			}
+			if r.stdout != "" {
+				t.Errorf("stdout is not empty for a failed build:\n%s", r.stdout)
+			}
+			if n := strings.Count(r.stderr, "reprove: building hello"); n != 1 {
+				t.Errorf("the failure is printed %d times on stderr, want once:\n%s", n, r.stderr)
+			}
+			res := readResult(t, js)
+			if res.Verdict != report.Error || res.ErrorClass != "build" || !strings.Contains(res.Error, tt.want) {
+				t.Errorf("JSON: verdict %s, class %q, error %q; want an error of class build", res.Verdict, res.ErrorClass, res.Error)
+			}
+			for _, in := range res.Inputs {
+				if !in.Fetched {
+					t.Errorf("JSON: input %s not marked fetched", in.URI)
+				}
+			}
+			if tail := strings.Join(res.BuildLogTail, "\n"); !strings.Contains(tail, tt.log) {
+				t.Errorf("build log tail lacks %q:\n%s", tt.log, tail)
+			}
+			if want := "build    log: " + res.BuildLog + "\n"; !strings.Contains(r.stderr, want) ||
+				strings.Index(r.stderr, want) > strings.Index(r.stderr, "build    failed after") {
+				t.Errorf("stderr does not give the log path %s as the build starts:\n%s", res.BuildLog, r.stderr)
+			}
+			if b, err := os.ReadFile(junit); err != nil || !bytes.Contains(b, []byte(`errors="1"`)) {
+				t.Errorf("JUnit has no error test case (%v):\n%s", err, b)
+			}
 		})
 	}
 	if hits != 0 {
 		t.Errorf("the sandboxed build reached the host's server %d times", hits)
+	}
+}
+
+// TestVerifyEvidenceForInputErrors: a manifest that does not load, or an
+// artifact nothing can be inferred from, still leaves a JSON, JUnit,
+// Markdown and HTML report saying so.
+func TestVerifyEvidenceForInputErrors(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("verify builds its runc backend first, which needs root")
+	}
+	f := newCLIFiles(t)
+	for _, tc := range []struct {
+		target, class, want string
+	}{
+		{f.badManifest, "input", "nmae: unknown field"},
+		{f.notGo, "input", "no Go build info"},
+		{f.fetchFails, "fetch", "127.0.0.1:1"},
+	} {
+		dir := t.TempDir()
+		out := func(n string) string { return filepath.Join(dir, n) }
+		r := reprove(t, t.TempDir(), "verify", tc.target, "--json", out("r.json"), "--junit", out("r.xml"), "--markdown", out("r.md"), "--html", out("r.html"))
+		res := readResult(t, out("r.json"))
+		if res.Verdict != report.Error || res.ErrorClass != tc.class || !strings.Contains(res.Error, tc.want) {
+			t.Errorf("%s: exit %d; JSON verdict %s, class %q, error %q; want class %s with %q", tc.target, r.code, res.Verdict, res.ErrorClass, res.Error, tc.class, tc.want)
+		}
+		if res.Manifest.Path == "" && res.Artifact.URI == "" {
+			t.Errorf("%s: the result names neither the manifest nor the artifact", tc.target)
+		}
+		for _, n := range []string{"r.xml", "r.md", "r.html"} {
+			if b, err := os.ReadFile(out(n)); err != nil || !bytes.Contains(b, []byte("error")) {
+				t.Errorf("%s: %s not written or says no error (%v)", tc.target, n, err)
+			}
+		}
 	}
 }
 
@@ -707,6 +777,17 @@ func TestDiffCommand(t *testing.T) {
 	// but BUILDINFO's content differs too: normalizing must not hide it.
 	if r := reprove(t, t.TempDir(), "diff", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b); r.code != 1 {
 		t.Errorf("normalized diff with a content difference: want exit 1, got %d", r.code)
+	}
+	// "*" stays within one folder level: */BUILDINFO misses the nested
+	// BUILDINFO, says so, and the difference stays; **/BUILDINFO excludes
+	// it, and the tar normalizations then hold through the gzip layer.
+	r = reprove(t, t.TempDir(), "diff", "--exclude", "*/BUILDINFO", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b)
+	if r.code != 1 || !strings.Contains(r.stderr, `warning: --exclude "*/BUILDINFO" matched no member`) {
+		t.Errorf("--exclude */BUILDINFO: want exit 1 and a warning, got %d\n%s", r.code, r.stderr)
+	}
+	r = reprove(t, t.TempDir(), "diff", "--exclude", "**/BUILDINFO", "--normalize", "tar-mtime", "--normalize", "tar-order", a, b)
+	if r.code != 0 || strings.Contains(r.stderr, "warning") || !strings.Contains(r.stdout, "tar-mtime at ") {
+		t.Errorf("--exclude **/BUILDINFO with tar normalizations: want exit 0, no warning and where tar-mtime applied, got %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -1,14 +1,15 @@
 package diff
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
 )
 
-// binaryFormat compares any bytes: by chunks, with an xxd-style hex dump of
-// a few lines around each difference, as a unified diff over those lines.
+// binaryFormat compares any bytes: the printable strings that differ
+// first, then an xxd-style hex dump of the differing regions aligned by
+// content (hexalign.go), as unified diffs.
 type binaryFormat struct{}
 
 func (binaryFormat) Name() string { return "binary" }
@@ -18,10 +19,139 @@ func (binaryFormat) Detect([]byte) bool { return true }
 
 func (binaryFormat) compare(c *comparer, a, b *input, _ int) (*Node, error) {
 	n := newNode(a, b, KindContent, "binary")
-	if err := c.hexDiff(n, a, b); err != nil {
+	if err := c.binaryDiff(n, a, b); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// binaryDiff fills n with the strings diff and the aligned hex diff of a
+// and b, or the offset-aligned dump when their differing middles are too
+// large to align.
+func (c *comparer) binaryDiff(n *Node, a, b *input) error {
+	changes, ok, err := alignChanges(a, b)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		n.Comments = append(n.Comments, fmt.Sprintf("the differing regions pass %d MiB: hex dump by offset, not aligned by content", maxAlignBytes>>20))
+		return c.offsetHexDiff(n, a, b)
+	}
+	if a.size != b.size {
+		n.Comments = append(n.Comments, fmt.Sprintf("size differs: %d → %d bytes", a.size, b.size))
+	}
+	diffBytes, err := changeStats(a, b, changes)
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		n.Comments = append(n.Comments, fmt.Sprintf("%d bytes differ in %d regions (aligned by content), the first at offset 0x%x", diffBytes, len(changes), changes[0].a.off))
+	}
+	if err := c.stringsDiff(n, a, b, changes); err != nil {
+		return err
+	}
+	h := &hexHunks{c: c, a: a, b: b}
+	text := h.render(changes)
+	if h.truncated {
+		n.Comments = append(n.Comments, fmt.Sprintf("hex diff truncated at %d lines", c.opts.MaxDiffLines))
+		c.limit(fmt.Sprintf("diff line limit of %d reached in at least one member (raise --max-diff-lines)", c.opts.MaxDiffLines))
+	}
+	c.setHex(n, text)
+	return nil
+}
+
+// minStringLen is the shortest printable run the strings diff lists.
+const minStringLen = 6
+
+// maxStringsRegion bounds the bytes of each side the strings diff reads.
+const maxStringsRegion = 16 << 20
+
+// stringsDiff sets n's unified diff to the printable strings (runs of at
+// least minStringLen bytes, as strings(1) lists them) of the differing
+// regions, widened to whole strings, and names the causes their change
+// suggests. It is what a person reads first, so it is set before the hex.
+func (c *comparer) stringsDiff(n *Node, a, b *input, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	ra := span{changes[0].a.off, changes[len(changes)-1].a.end}
+	rb := span{changes[0].b.off, changes[len(changes)-1].b.end}
+	sa, err := stringsIn(a, widen(a, ra))
+	if err != nil {
+		return err
+	}
+	sb, err := stringsIn(b, widen(b, rb))
+	if err != nil {
+		return err
+	}
+	text, removed, added, truncated := unifiedDiff(sa, sb, c.opts.Context, c.opts.MaxDiffLines)
+	if text == "" {
+		return nil
+	}
+	if truncated {
+		c.limit(fmt.Sprintf("diff line limit of %d reached in at least one member (raise --max-diff-lines)", c.opts.MaxDiffLines))
+	}
+	n.Comments = append(n.Comments, fmt.Sprintf("strings (printable runs of %d or more bytes) of the differing regions are shown first, then the hex dump", minStringLen))
+	c.setUnified(n, text)
+	addFindings(n, classifyText(removed, added))
+	return nil
+}
+
+// widen extends s to whole printable runs (at most 4 KiB each way) and
+// bounds it to maxStringsRegion.
+func widen(in *input, s span) span {
+	const reach = 4 << 10
+	s.end = min(s.end, s.off+maxStringsRegion)
+	before := make([]byte, min(reach, s.off))
+	if _, err := in.ra.ReadAt(before, s.off-int64(len(before))); err == nil || err == io.EOF {
+		i := len(before)
+		for i > 0 && isPrint(before[i-1]) {
+			i--
+		}
+		s.off -= int64(len(before) - i)
+	}
+	after := make([]byte, min(reach, in.size-s.end))
+	if _, err := in.ra.ReadAt(after, s.end); err == nil || err == io.EOF {
+		i := 0
+		for i < len(after) && isPrint(after[i]) {
+			i++
+		}
+		s.end += int64(i)
+	}
+	return s
+}
+
+func isPrint(x byte) bool { return x >= 0x20 && x < 0x7f || x == '\t' }
+
+// stringsIn lists the printable runs of at least minStringLen bytes of s,
+// each as a line.
+func stringsIn(in *input, s span) ([]string, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(in.ra, s.off, s.len()), 64<<10)
+	var out []string
+	var cur []byte
+	flush := func() {
+		if len(cur) >= minStringLen && len(out) < maxTextLines {
+			out = append(out, string(cur)+"\n")
+		}
+		cur = cur[:0]
+	}
+	for {
+		x, err := br.ReadByte()
+		if err == io.EOF {
+			flush()
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", in.name, err)
+		}
+		if isPrint(x) {
+			if len(cur) < 4096 {
+				cur = append(cur, x)
+			}
+			continue
+		}
+		flush()
+	}
 }
 
 // hexLine renders 16 bytes at off the way xxd does.
@@ -50,236 +180,4 @@ func hexLine(sb *strings.Builder, tag byte, off int64, p []byte) {
 		}
 	}
 	sb.WriteByte('\n')
-}
-
-type hexRow struct {
-	off  int64
-	a, b []byte // nil when that side has ended
-}
-
-// hexDiff walks both inputs in aligned 16-byte lines, chunk by chunk, and
-// writes hunks of differing lines with Context equal lines around them. It
-// counts every differing byte even after the line limit is reached.
-func (c *comparer) hexDiff(n *Node, a, b *input) error {
-	ctx := c.opts.Context
-	maxLines := c.opts.MaxDiffLines
-	var sb strings.Builder
-	lines := 0
-	truncated := false
-	var diffBytes, regions int64
-	firstDiff := int64(-1)
-	var strA, strB []string // printable strings near differences, for causes
-
-	var lead []hexRow  // up to ctx equal rows before the next difference
-	var hunk []hexRow  // rows of the open hunk
-	var trail []hexRow // equal rows since the last difference in the hunk
-	inHunk := false
-	flush := func() {
-		if !inHunk {
-			return
-		}
-		rows := append(hunk, trail[:min(len(trail), ctx)]...)
-		inHunk = false
-		hunk, trail = nil, nil
-		if lines >= maxLines {
-			truncated = true
-			return
-		}
-		var na, nb int
-		startA, startB := -1, -1
-		for _, r := range rows {
-			if r.a != nil {
-				if startA < 0 {
-					startA = int(r.off / 16)
-				}
-				na++
-			}
-			if r.b != nil {
-				if startB < 0 {
-					startB = int(r.off / 16)
-				}
-				nb++
-			}
-		}
-		if startA < 0 {
-			startA = int(rows[0].off / 16)
-		}
-		if startB < 0 {
-			startB = int(rows[0].off / 16)
-		}
-		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(startA, na), hunkRange(startB, nb))
-		lines++
-		for i := 0; i < len(rows); {
-			r := rows[i]
-			if r.a != nil && r.b != nil && bytes.Equal(r.a, r.b) {
-				hexLine(&sb, ' ', r.off, r.a)
-				lines++
-				i++
-				continue
-			}
-			j := i
-			for j < len(rows) && !(rows[j].a != nil && rows[j].b != nil && bytes.Equal(rows[j].a, rows[j].b)) {
-				j++
-			}
-			for _, r := range rows[i:j] {
-				if r.a != nil {
-					hexLine(&sb, '-', r.off, r.a)
-					lines++
-				}
-			}
-			for _, r := range rows[i:j] {
-				if r.b != nil {
-					hexLine(&sb, '+', r.off, r.b)
-					lines++
-				}
-			}
-			if len(strA) < 256 {
-				var pa, pb []byte
-				for _, r := range rows[i:j] {
-					pa = append(pa, r.a...)
-					pb = append(pb, r.b...)
-				}
-				strA = append(strA, printable(pa)...)
-				strB = append(strB, printable(pb)...)
-			}
-			i = j
-		}
-	}
-
-	ra, rb := a.reader(), b.reader()
-	ba, bb := make([]byte, chunkSize), make([]byte, chunkSize)
-	var off int64
-	for {
-		if err := c.ctx.Err(); err != nil {
-			return err
-		}
-		na, erra := io.ReadFull(ra, ba)
-		nb, errb := io.ReadFull(rb, bb)
-		if erra != nil && erra != io.EOF && erra != io.ErrUnexpectedEOF {
-			return fmt.Errorf("reading %s: %w", a.name, erra)
-		}
-		if errb != nil && errb != io.EOF && errb != io.ErrUnexpectedEOF {
-			return fmt.Errorf("reading %s: %w", b.name, errb)
-		}
-		if na == 0 && nb == 0 {
-			break
-		}
-		if na == nb && bytes.Equal(ba[:na], bb[:nb]) && !inHunk {
-			// Fast path: an equal chunk only feeds the leading context.
-			start := max(0, (na+15)/16-ctx)
-			lead = lead[:0]
-			for i := start; i*16 < na; i++ {
-				e := min(i*16+16, na)
-				row := append([]byte(nil), ba[i*16:e]...)
-				lead = append(lead, hexRow{off: off + int64(i*16), a: row, b: row})
-			}
-			off += int64(na)
-			continue
-		}
-		m := max(na, nb)
-		for i := 0; i < m; i += 16 {
-			var la, lb []byte
-			if i < na {
-				la = ba[i:min(i+16, na)]
-			}
-			if i < nb {
-				lb = bb[i:min(i+16, nb)]
-			}
-			rowOff := off + int64(i)
-			if la != nil && lb != nil && bytes.Equal(la, lb) {
-				row := hexRow{off: rowOff, a: append([]byte(nil), la...), b: nil}
-				row.b = row.a
-				if inHunk {
-					trail = append(trail, row)
-					if len(trail) > 2*ctx {
-						// Gap too long: close the hunk; the tail becomes lead.
-						keep := trail[len(trail)-ctx:]
-						trail = trail[:ctx]
-						flush()
-						lead = append(lead[:0], keep...)
-					}
-				} else {
-					lead = append(lead, row)
-					if len(lead) > ctx {
-						lead = lead[1:]
-					}
-				}
-				continue
-			}
-			// A differing row.
-			if firstDiff < 0 {
-				firstDiff = rowOff
-			}
-			diffBytes += countDiff(la, lb)
-			if !inHunk {
-				regions++
-				inHunk = true
-				hunk = append(hunk[:0], lead...)
-				lead = lead[:0]
-				trail = nil
-			} else {
-				hunk = append(hunk, trail...)
-				trail = nil
-			}
-			if lines+len(hunk) < maxLines*2 {
-				hunk = append(hunk, hexRow{off: rowOff, a: append([]byte(nil), la...), b: append([]byte(nil), lb...)})
-				if la == nil {
-					hunk[len(hunk)-1].a = nil
-				}
-				if lb == nil {
-					hunk[len(hunk)-1].b = nil
-				}
-			} else {
-				truncated = true
-			}
-		}
-		off += int64(m)
-		if erra != nil && errb != nil {
-			break
-		}
-	}
-	flush()
-	if a.size != b.size {
-		n.Comments = append(n.Comments, fmt.Sprintf("size differs: %d → %d bytes", a.size, b.size))
-	}
-	if firstDiff >= 0 {
-		n.Comments = append(n.Comments, fmt.Sprintf("%d bytes differ in %d regions, the first at offset 0x%x", diffBytes, regions, firstDiff))
-	}
-	if truncated {
-		n.Comments = append(n.Comments, fmt.Sprintf("hex diff truncated at %d lines", maxLines))
-		c.limit(fmt.Sprintf("diff line limit of %d reached in at least one member (raise --max-diff-lines)", maxLines))
-	}
-	c.setHex(n, sb.String())
-	addCause(n, classifyText(strA, strB)...)
-	return nil
-}
-
-func countDiff(a, b []byte) int64 {
-	var d int64
-	m := max(len(a), len(b))
-	for i := 0; i < m; i++ {
-		if i >= len(a) || i >= len(b) || a[i] != b[i] {
-			d++
-		}
-	}
-	return d
-}
-
-// printable returns runs of at least 4 printable ASCII bytes in p.
-func printable(p []byte) []string {
-	var out []string
-	start := -1
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] >= 0x20 && p[i] < 0x7f {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		if start >= 0 && i-start >= 4 {
-			out = append(out, string(p[start:i]))
-		}
-		start = -1
-	}
-	return out
 }

@@ -22,7 +22,7 @@ type pending struct {
 	sig    string // what differs: "mtime", "mode, mtime", "only in a.tar"
 	name   string // the member
 	key    string // the member's key, for metadata nodes
-	causes []string
+	causes []finding
 	cost   int64 // estimated bytes in the report
 	build  func() *Node
 }
@@ -94,7 +94,7 @@ func (c *comparer) groups(a, b *input, ps []pending) []*Node {
 		p       pending
 		count   int
 		samples []*Node
-		causes  map[string]bool
+		causes  []finding
 	}
 	var order []string
 	bySig := map[string]*group{}
@@ -102,13 +102,13 @@ func (c *comparer) groups(a, b *input, ps []pending) []*Node {
 		k := string(p.kind) + "\x00" + p.sig
 		g := bySig[k]
 		if g == nil {
-			g = &group{p: p, causes: map[string]bool{}}
+			g = &group{p: p}
 			bySig[k] = g
 			order = append(order, k)
 		}
 		g.count++
-		for _, cs := range p.causes {
-			g.causes[cs] = true
+		if len(g.causes) < 4*maxCauseEvidence {
+			g.causes = append(g.causes, p.causes...)
 		}
 		if len(g.samples) < groupSamples {
 			g.samples = append(g.samples, p.build())
@@ -120,10 +120,8 @@ func (c *comparer) groups(a, b *input, ps []pending) []*Node {
 		what := fmt.Sprintf("%d %s %s", g.count, plural(g.count, "member", "members"), describeGroup(g.p))
 		n := &Node{Source1: a.name + " (" + what + ")", Source2: b.name + " (" + what + ")", Name1: what, Name2: what, Kind: g.p.kind, Format: "file-list"}
 		n.Comments = []string{fmt.Sprintf("%s; the first %d shown; grouped to keep the report under %s (raise --max-report-size to list each)", what, len(g.samples), archive.Size(c.opts.MaxReportSize))}
-		for cs := range g.causes {
-			n.Causes = append(n.Causes, cs)
-		}
-		sort.Strings(n.Causes)
+		addFindings(n, g.causes)
+		sort.Slice(n.Causes, func(i, j int) bool { return n.Causes[i] < n.Causes[j] })
 		n.Details = g.samples
 		c.account(n)
 		for _, s := range g.samples {

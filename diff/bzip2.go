@@ -23,7 +23,7 @@ func (bzip2Format) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 				return nil, 0, "", errors.New("truncated header")
 			}
 			bs := fmt.Sprintf("%dk", int(h[3]-'0')*100)
-			return []metaField{{key: "block size", value: bs, cause: "compression"}}, 4,
+			return []metaField{{key: "block size", value: bs, cause: CauseCompression}}, 4,
 				fmt.Sprintf("bzip2 compressed data, block size = %s", bs), nil
 		},
 		compression: archive.Bzip2,

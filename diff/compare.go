@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/reprove/reprove/diff/archive"
 )
 
@@ -21,7 +23,8 @@ import (
 type Format interface {
 	// Name is the format's short name, as shown in Node.Format.
 	Name() string
-	// Detect reports whether head, the first bytes of an input (up to 8 KiB),
+	// Detect reports whether head, the first bytes of an input (up to
+	// headSize, 36 KiB: an ISO 9660 volume descriptor is at 32 KiB),
 	// starts a value of this format.
 	Detect(head []byte) bool
 	// compare explains how a and b, both of this format and known to differ,
@@ -33,6 +36,16 @@ type Format interface {
 // formats in detection order: strong magic first, weak guesses last.
 var formats = []Format{
 	elfFormat{},
+	peFormat{},
+	machoFormat{},
+	classFormat{},
+	rpmFormat{},
+	squashfsFormat{},
+	iso9660Format{},
+	sqliteFormat{},
+	pngFormat{},
+	pycFormat{},
+	moFormat{},
 	zipFormat{},
 	gzipFormat{},
 	bzip2Format{},
@@ -42,12 +55,13 @@ var formats = []Format{
 	cpioFormat{},
 	tarFormat{},
 	lzmaFormat{},
+	pdfFormat{},
 	jsonFormat{},
 	textFormat{},
 	binaryFormat{},
 }
 
-const headSize = 8 << 10
+const headSize = 36 << 10
 
 // Formats lists the names of the formats the engine recognises, in
 // detection order, plus "dir".
@@ -84,7 +98,8 @@ type comparer struct {
 	limMu       sync.Mutex // guards limits and limitSeen
 	limits      []string
 	limitSeen   map[string]bool
-	normHits    map[string]bool
+	normHits    map[string][]string // pass → inputs where it hid a difference
+	excludeHits []int               // per Options.Exclude pattern, members it matched
 	suppressed  int
 }
 
@@ -142,11 +157,11 @@ func newComparer(ctx context.Context, a, b string, opts Options) (*comparer, err
 	}
 	opts = opts.withDefaults(a, b)
 	for _, g := range opts.Exclude {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, fmt.Errorf("exclude pattern %q: %w", g, err)
+		if !doublestar.ValidatePattern(g) {
+			return nil, fmt.Errorf("exclude pattern %q is not a valid glob (doublestar syntax: *, **, ?, [a-z], {a,b})", g)
 		}
 	}
-	c := &comparer{ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string]bool{}}
+	c := &comparer{excludeHits: make([]int, len(opts.Exclude)), ctx: ctx, opts: opts, norm: map[string]bool{}, limitSeen: map[string]bool{}, open: map[*os.File]bool{}, normHits: map[string][]string{}}
 	for _, n := range opts.Normalize {
 		c.norm[n] = true
 	}
@@ -307,30 +322,67 @@ func (c *comparer) setHex(n *Node, text string) {
 	n.Hex = text
 }
 
+// maxNormPaths bounds the inputs listed for one normalization pass.
+const maxNormPaths = 200
+
 // normalized reports whether pass is on; when it is, it records that the
-// pass hid a difference.
-func (c *comparer) normalized(pass string) bool {
+// pass hid a difference in the input named where.
+func (c *comparer) normalized(pass, where string) bool {
 	if pass == "" || !c.norm[pass] {
 		return false
 	}
-	c.normHits[pass] = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	paths := c.normHits[pass]
+	if len(paths) < maxNormPaths && (len(paths) == 0 || paths[len(paths)-1] != where) {
+		paths = append(paths, where)
+	}
+	c.normHits[pass] = paths
 	c.suppressed++
 	return true
 }
 
+// hidden is how many differences normalizations hid so far.
+func (c *comparer) hidden() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.suppressed
+}
+
+// excluded reports whether a member path matches an --exclude glob
+// (doublestar syntax: "*" stays within one path segment, "**" spans any
+// number). A pattern without "/" matches the member's base name; one with
+// "/" matches its whole path inside its container, with or without a
+// leading "./". Each match is counted, so that a pattern that matched
+// nothing can be said.
 func (c *comparer) excluded(memberPath string) bool {
-	for _, g := range c.opts.Exclude {
-		if ok, _ := path.Match(g, memberPath); ok {
-			return true
+	trimmed := strings.TrimPrefix(strings.TrimPrefix(memberPath, "./"), "/")
+	for i, g := range c.opts.Exclude {
+		var ok bool
+		if strings.Contains(g, "/") {
+			ok = doublestar.MatchUnvalidated(strings.TrimPrefix(g, "./"), trimmed)
+		} else {
+			ok = doublestar.MatchUnvalidated(g, path.Base(trimmed))
 		}
-		if ok, _ := path.Match(g, strings.TrimPrefix(memberPath, "./")); ok {
-			return true
-		}
-		if ok, _ := path.Match(g, path.Base(memberPath)); ok {
+		if ok {
+			c.mu.Lock()
+			c.excludeHits[i]++
+			c.mu.Unlock()
 			return true
 		}
 	}
 	return false
+}
+
+// excludeWarnings says which --exclude patterns matched no member.
+func (c *comparer) excludeWarnings() []string {
+	var out []string
+	for i, g := range c.opts.Exclude {
+		if c.excludeHits[i] == 0 {
+			out = append(out, fmt.Sprintf("--exclude %q matched no member: \"*\" stays within one folder level; use \"**/NAME\" for any depth", g))
+		}
+	}
+	return out
 }
 
 func (c *comparer) progress(stage, name string) {
@@ -383,11 +435,7 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 		return n, err
 	}
 	if fa.Name() != fb.Name() {
-		n, err := c.compareLeaf(a, b, fa, fb)
-		if n != nil {
-			n.Comments = append([]string{fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())}, n.Comments...)
-		}
-		return n, err
+		return c.compareFormats(a, b, fa, fb, depth)
 	}
 	n, err := safeCompare(fa, c, a, b, depth)
 	if err != nil {
@@ -416,6 +464,30 @@ func (c *comparer) compare(a, b *input, depth int) (*Node, error) {
 	return n, nil
 }
 
+// compareFormats compares inputs of different formats: two compression
+// streams by their decompressed contents, anything else as bytes, with
+// the file type change as the cause (text against JSON is no such change).
+func (c *comparer) compareFormats(a, b *input, fa, fb Format, depth int) (*Node, error) {
+	if streamCompression(fa) != archive.None && streamCompression(fb) != archive.None {
+		return c.compareRecompressed(a, b, fa, fb, depth)
+	}
+	n, err := c.compareLeaf(a, b, fa, fb)
+	if n == nil {
+		return n, err
+	}
+	what := fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())
+	n.Comments = append([]string{what}, n.Comments...)
+	_, ta := fa.(textFormat)
+	_, tb := fb.(textFormat)
+	_, ja := fa.(jsonFormat)
+	_, jb := fb.(jsonFormat)
+	if !((ta || ja) && (tb || jb)) {
+		clearCauses(n)
+		addCause(n, CauseFileType, fmt.Sprintf("format: %s → %s", fa.Name(), fb.Name()))
+	}
+	return n, err
+}
+
 // leafFormat is how a member that could not be opened is compared: as text
 // when its head looks like text, else as bytes with a hex dump.
 func leafFormat(head []byte) Format {
@@ -434,7 +506,7 @@ func typeWord(dir bool) string {
 
 func isContainer(f Format) bool {
 	switch f.(type) {
-	case textFormat, binaryFormat, jsonFormat:
+	case textFormat, binaryFormat, jsonFormat, classFormat, pycFormat, moFormat, pngFormat, pdfFormat, sqliteFormat:
 		return false
 	}
 	return true
@@ -454,7 +526,7 @@ func (c *comparer) compareLeaf(a, b *input, fa, fb Format) (*Node, error) {
 }
 
 // wrap makes the container node for a and b holding details; nil when
-// details is empty and fallback is "".
+// details is empty.
 func wrap(a, b *input, format string, details []*Node) *Node {
 	if len(details) == 0 {
 		return nil
@@ -469,14 +541,14 @@ func wrap(a, b *input, format string, details []*Node) *Node {
 // encoding (headers, padding, compression). It is not added when a
 // normalization hid differences in this container.
 func (c *comparer) unexplained(a, b *input, format string, suppressedBefore int, what string) *Node {
-	if c.suppressed > suppressedBefore {
+	if c.hidden() > suppressedBefore {
 		return nil
 	}
 	n := newNode(a, b, KindMetadata, format)
 	n.Name1, n.Name2 = "encoding", "encoding"
 	n.Source1, n.Source2 = a.name+" (encoding)", b.name+" (encoding)"
 	n.Comments = []string{what}
-	n.Causes = []string{"archive-format"}
+	addCause(n, CauseArchiveFormat, what)
 	return n
 }
 
@@ -564,7 +636,11 @@ func Run(ctx context.Context, a, b string, opts Options) (*Summary, error) {
 		s.Normalizations = append(s.Normalizations, p)
 	}
 	sort.Strings(s.Normalizations)
+	for _, p := range s.Normalizations {
+		s.NormalizedAt = append(s.NormalizedAt, NormalizationHit{Pass: p, Paths: c.normHits[p]})
+	}
 	s.Causes = rankCauses(root)
+	s.Warnings = c.excludeWarnings()
 	return s, nil
 }
 

@@ -53,14 +53,14 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	if err != nil {
 		return nil, fmt.Errorf("%s header of %s: %w", spec.format, b.name, err)
 	}
-	before := c.suppressed
+	before := c.hidden()
 	var details []*Node
-	if comments, causes := c.diffMetaFields(fa, fb); len(comments) > 0 {
+	if comments, causes := c.diffMetaFields(a.name, fa, fb); len(comments) > 0 {
 		n := newNode(a, b, KindMetadata, spec.format)
 		n.Name1, n.Name2 = "filetype from file(1)", "filetype from file(1)"
 		n.Source1, n.Source2 = a.name+" (header)", b.name+" (header)"
 		n.Comments = comments
-		addCause(n, causes...)
+		addFindings(n, causes)
 		c.setUnified(n, "@@ -1 +1 @@\n-"+desca+"\n+"+descb+"\n")
 		details = append(details, n)
 	}
@@ -71,9 +71,9 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ia, erra = decompressInput(c, a, la, spec)
+		ia, erra = decompressInput(c, a, la, spec.compression)
 	}()
-	ib, err = decompressInput(c, b, lb, spec)
+	ib, err = decompressInput(c, b, lb, spec.compression)
 	<-done
 	defer ia.done()
 	defer ib.done()
@@ -83,13 +83,18 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	if err != nil {
 		return nil, err
 	}
+	beforeInner := c.hidden()
 	inner, err := c.compare(ia, ib, depth+1)
 	if err != nil {
 		return nil, err
 	}
 	if inner != nil {
 		details = append(details, inner)
-	} else {
+	} else if c.hidden() == beforeInner {
+		// The contents are equal as bytes: a difference in the compressed
+		// data is the compressor's. (When a normalization made them
+		// equivalent, the compressed data differs because the content
+		// does, and the stream counts as equivalent too.)
 		pa := &input{name: a.name, size: a.size - lena, ra: io.NewSectionReader(a.ra, lena, a.size-lena)}
 		pb := &input{name: b.name, size: b.size - lenb, ra: io.NewSectionReader(b.ra, lenb, b.size-lenb)}
 		same, err := sameContent(pa, pb)
@@ -101,7 +106,7 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 			n.Name1, n.Name2 = "compressed data", "compressed data"
 			n.Source1, n.Source2 = a.name+" (compressed data)", b.name+" (compressed data)"
 			n.Comments = []string{fmt.Sprintf("compressed data differs (%d → %d bytes) but decompresses to identical content", pa.size, pb.size)}
-			n.Causes = []string{"compression"}
+			addCause(n, CauseCompression, fmt.Sprintf("compressed data: %d → %d bytes with equal content", pa.size, pb.size))
 			details = append(details, n)
 		}
 	}
@@ -113,8 +118,8 @@ func compareCompressed(c *comparer, a, b *input, depth int, spec streamSpec) (*N
 	return wrap(a, b, spec.format, details), nil
 }
 
-func decompressInput(c *comparer, in *input, label string, spec streamSpec) (*input, error) {
-	rc, err := archive.Decompress(spec.compression, in.reader(), in.name, c.opts.Limits)
+func decompressInput(c *comparer, in *input, label string, comp archive.Compression) (*input, error) {
+	rc, err := archive.Decompress(comp, in.reader(), in.name, c.opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing %s: %w", in.name, err)
 	}

@@ -27,7 +27,7 @@ func listCpio(c *comparer, in *input) (*listing, error) {
 	return l, c.listArchive(in, l, func(h *archive.Header, m *member) {
 		for _, f := range h.Extra {
 			if f.Key == "nlink" {
-				m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: "archive-format"})
+				m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: CauseArchiveFormat})
 			}
 		}
 	})

@@ -53,7 +53,7 @@ func leaves(n *diff.Node) []string {
 func causeIDs(s *diff.Summary) []string {
 	var out []string
 	for _, c := range s.Causes {
-		out = append(out, c.ID)
+		out = append(out, string(c.ID))
 	}
 	sort.Strings(out)
 	return out
@@ -112,9 +112,42 @@ func checkPair(t *testing.T, tc pairCase, s *diff.Summary) {
 	if tc.check != nil {
 		tc.check(t, s)
 	}
+	checkCatalogue(t, s)
 	if t.Failed() && s.Root != nil {
 		js, _ := json.MarshalIndent(s.Root, "", "  ")
 		t.Logf("tree:\n%s", js)
+	}
+}
+
+// checkCatalogue fails when a node names a cause the catalogue lacks, or
+// a cause without the evidence that triggered it.
+func checkCatalogue(t *testing.T, s *diff.Summary) {
+	t.Helper()
+	var walk func(n *diff.Node)
+	walk = func(n *diff.Node) {
+		for _, id := range n.Causes {
+			if _, ok := diff.LookupCause(id); !ok {
+				t.Errorf("%s names cause %q, which is not in the catalogue", n.Source2, id)
+			}
+			found := false
+			for _, e := range n.Evidence {
+				found = found || (e.Cause == id && e.Text != "")
+			}
+			if !found {
+				t.Errorf("%s names cause %q without evidence", n.Source2, id)
+			}
+		}
+		for _, d := range n.Details {
+			walk(d)
+		}
+	}
+	if s.Root != nil {
+		walk(s.Root)
+	}
+	for _, c := range s.Causes {
+		if _, ok := diff.LookupCause(c.ID); !ok {
+			t.Errorf("summary ranks cause %q, which is not in the catalogue", c.ID)
+		}
 	}
 }
 
@@ -171,6 +204,17 @@ func TestPairs(t *testing.T) {
 			wantLeaves: []string{"content b.tar.bz2/b.tar/./etc/conf", "metadata b.tar.bz2 (header)"}, wantCauses: []string{"compression"}},
 		{name: "xz check", nameA: "a.tar.xz", nameB: "b.tar.xz", a: dt.XZ(baseTar, xz.CRC64), b: dt.XZ(baseTar, xz.SHA256),
 			wantLeaves: []string{"metadata b.tar.xz (compressed data)", "metadata b.tar.xz (header)"}, wantCauses: []string{"compression"}},
+		{name: "gzip against xz: compression changed, content compared", nameA: "a.tar.gz", nameB: "b.tar.xz", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.XZ(innerTar, xz.CRC64),
+			wantLeaves: []string{"content b.tar.xz/b.tar/./etc/conf"}, wantCauses: []string{"compression-changed"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if s.Root.Format != "xz" || s.Causes[0].Evidence[0] != "compression: gzip → xz" {
+					t.Errorf("root format %q, causes %+v; want xz and the change gzip → xz", s.Root.Format, s.Causes)
+				}
+			}},
+		{name: "gzip against zstd with equal content", nameA: "a.tar.gz", nameB: "b.tar.zst", a: dt.Gzip(baseTar, 6, "", dt.Epoch), b: dt.Zstd(baseTar, zstd.SpeedDefault, true),
+			wantLeaves: []string{"metadata b.tar.zst"}, wantCauses: []string{"compression-changed"}},
+		{name: "deb against tar.gz: file type", nameA: "a.deb", nameB: "b.tar.gz", a: dt.Deb(baseTar, baseTar), b: dt.Gzip(baseTar, 6, "", dt.Epoch),
+			wantLeaves: []string{"content b.tar.gz"}, wantCauses: []string{"file-type"}},
 		{name: "zstd member", nameA: "a.tar.zst", nameB: "b.tar.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(innerTar, zstd.SpeedDefault, true),
 			wantLeaves: []string{"content b.tar.zst/b.tar/./etc/conf"}},
 		{name: "zstd checksum", nameA: "a.zst", nameB: "b.zst", a: dt.Zstd(baseTar, zstd.SpeedDefault, true), b: dt.Zstd(baseTar, zstd.SpeedDefault, false),
@@ -222,6 +266,18 @@ func TestPairs(t *testing.T) {
 			a:          []byte("built in /tmp/build-123/src/x.c\nid 123e4567-e89b-12d3-a456-426614174000\nsame\n"),
 			b:          []byte("built in /tmp/build-456/src/x.c\nid 00000000-1111-2222-3333-444444444444\nsame\n"),
 			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"build-path", "random-ids"}},
+		{name: "text host name", nameA: "a.txt", nameB: "b.txt",
+			a: []byte("Built by builder@buildd-x86-03 on Linux\nsame\n"), b: []byte("Built by builder@laptop-7 on Linux\nsame\n"),
+			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"hostname"},
+			check: func(t *testing.T, s *diff.Summary) {
+				if ev := s.Causes[0].Evidence; len(ev) != 1 || ev[0] != "host name: builder@buildd-x86-03 → builder@laptop-7" {
+					t.Errorf("evidence %q", ev)
+				}
+			}},
+		{name: "debian md5sums are checksums, not random ids", nameA: "md5sums", nameB: "md5sums",
+			a:          []byte("d41d8cd98f00b204e9800998ecf8427e  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),
+			b:          []byte("9e107d9d372bb6826bd81d3542a419d6  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),
+			wantLeaves: []string{"content md5sums"}, wantCauses: []string{"checksums"}},
 		{name: "binary hex", nameA: "a.bin", nameB: "b.bin", a: append([]byte{0, 1, 2}, dt.Random(4096, 1)...), b: append([]byte{0, 1, 3}, dt.Random(4096, 1)...),
 			wantLeaves: []string{"content b.bin"},
 			check: func(t *testing.T, s *diff.Summary) {
@@ -248,7 +304,7 @@ func TestPairs(t *testing.T) {
 				}
 			}},
 		{name: "format differs", nameA: "a", nameB: "b", a: baseTar, b: dt.Gzip(baseTar, 6, "", dt.Epoch),
-			wantLeaves: []string{"content b"},
+			wantLeaves: []string{"content b"}, wantCauses: []string{"file-type"},
 			check: func(t *testing.T, s *diff.Summary) {
 				if !strings.Contains(strings.Join(s.Root.Comments, "\n"), "format differs: tar vs gzip") {
 					t.Errorf("comments %q do not name both formats", s.Root.Comments)

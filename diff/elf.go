@@ -35,17 +35,24 @@ type elfAspect struct {
 	// with the sections they link to (string tables): each is checked
 	// against Limits.MaxTableSize first.
 	tables []elf.SectionType
+	// bound, when set, says why the view is not decoded (past a limit).
+	bound func(c *comparer, f *elf.File) string
+	// classify names causes from the view's changed lines.
+	classify bool
 }
 
 var elfAspects = []elfAspect{
-	{"readelf --wide --file-header {}", "file header", elfHeaderLines, nil},
-	{"readelf --wide --program-header {}", "program headers", elfProgLines, nil},
-	{"readelf --wide --sections {}", "section headers", elfSectionLines, nil},
-	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }, []elf.SectionType{elf.SHT_SYMTAB}},
+	{"readelf --wide --file-header {}", "file header", elfHeaderLines, nil, nil, false},
+	{"readelf --wide --program-header {}", "program headers", elfProgLines, nil, nil, false},
+	{"readelf --wide --sections {}", "section headers", elfSectionLines, nil, nil, false},
+	{"readelf --wide --symbols {}", "symbols", func(f *elf.File) []string { return elfSymLines(f.Symbols) }, []elf.SectionType{elf.SHT_SYMTAB}, nil, false},
 	{"readelf --wide --dyn-syms {}", "dynamic symbols", func(f *elf.File) []string { return elfSymLines(f.DynamicSymbols) },
-		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}},
-	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}},
-	{"readelf --wide --notes {}", "notes", elfNoteLines, nil},
+		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}, nil, false},
+	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}, nil, false},
+	{"readelf --wide --notes {}", "notes", elfNoteLines, nil, nil, false},
+	{"readelf --wide --relocs {}", "relocations", elfRelocLines,
+		[]elf.SectionType{elf.SHT_RELA, elf.SHT_REL, elf.SHT_SYMTAB, elf.SHT_DYNSYM}, nil, false},
+	{"readelf --debug-dump=info,rawline {}", "DWARF", elfDWARFLines, nil, (*comparer).dwarfTooLarge, true},
 }
 
 // tooLarge returns a line saying which table of f the aspect would decode
@@ -80,6 +87,11 @@ func (c *comparer) aspectLines(f *elf.File, asp elfAspect) []string {
 	if why := c.tooLarge(f, asp); why != "" {
 		return []string{why}
 	}
+	if asp.bound != nil {
+		if why := asp.bound(c, f); why != "" {
+			return []string{why}
+		}
+	}
 	return asp.lines(f)
 }
 
@@ -96,7 +108,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		return nil, err
 	}
 	a, b = &input{name: a.name, label: a.label, size: a.size, ra: ca}, &input{name: b.name, label: b.label, size: b.size, ra: cb}
-	before := c.suppressed
+	before := c.hidden()
 	var details []*Node
 	for _, asp := range elfAspects {
 		la, lb := c.aspectLines(fa, asp), c.aspectLines(fb, asp)
@@ -106,7 +118,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		n := newNode(a, b, KindContent, "elf")
 		n.Name1, n.Name2 = asp.label, asp.label
 		n.Source1, n.Source2 = a.name+" ["+asp.short+"]", b.name+" ["+asp.short+"]"
-		c.linesDiff(n, la, lb, false)
+		c.linesDiff(n, la, lb, asp.classify)
 		elfAspectCauses(n, asp.short, fa, fb, la, lb)
 		details = append(details, n)
 	}
@@ -122,9 +134,9 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 		if strings.HasSuffix(n.Source1, "[section .go.buildinfo]") {
 			// The section's bytes differ for exactly the reasons the
 			// decoded build info names; say those, not a guess.
-			setCauses(n)
+			clearCauses(n)
 			if gobi != nil {
-				addCause(n, gobi.Causes...)
+				copyCauses(n, gobi)
 			}
 		}
 	}
@@ -310,14 +322,21 @@ func elfAspectCauses(n *Node, aspect string, fa, fb *elf.File, la, lb []string) 
 	switch aspect {
 	case "section headers", "symbols", "file header", "program headers":
 		if stripped {
-			addCause(n, "stripped-symbols")
-			n.Comments = append(n.Comments, fmt.Sprintf("symbol table: %v → %v; debug sections: %v → %v", sa, sb, da, db))
+			what := fmt.Sprintf("symbol table: %v → %v; debug sections: %v → %v", sa, sb, da, db)
+			addCause(n, CauseStrippedSymbols, what)
+			n.Comments = append(n.Comments, what)
 		}
 	case "notes":
-		for _, l := range append(append([]string(nil), la...), lb...) {
-			if strings.Contains(l, "Build ID") || strings.Contains(l, "build ID") {
-				addCause(n, "build-id")
+		var ids [2]string
+		for i, ls := range [][]string{la, lb} {
+			for _, l := range ls {
+				if strings.Contains(l, "Build ID") || strings.Contains(l, "build ID") {
+					_, ids[i], _ = strings.Cut(l, "ID: ")
+				}
 			}
+		}
+		if ids[0] != ids[1] {
+			addCause(n, CauseBuildID, "build ID: "+orNone(ids[0])+" → "+orNone(ids[1]))
 		}
 	}
 }
@@ -381,10 +400,14 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 		if n == nil {
 			continue
 		}
+		if d := c.disasmNode(a, b, fa, fb, sa, sb); d != nil {
+			out = append(out, d)
+		}
 		if buildIDSections[sa.Name] {
 			// A build ID is a hash, not text: slashes in a Go build ID
 			// (actionID/contentID) are not a build path.
-			setCauses(n, "build-id")
+			clearCauses(n)
+			addCause(n, CauseBuildID, "section "+sa.Name+" differs")
 		}
 		out = append(out, n)
 	}

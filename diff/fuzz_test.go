@@ -3,6 +3,7 @@ package diff
 import (
 	"archive/tar"
 	"context"
+	"debug/elf"
 	"os"
 	"testing"
 	"time"
@@ -79,7 +80,8 @@ func FuzzCpio(f *testing.F) {
 }
 
 var fuzzELF = dt.ELF(dt.ELFSpec{Text: []byte{0x90, 0xc3}, Rodata: []byte("x"), BuildID: []byte{1, 2, 3, 4}, Symbols: []string{"main"},
-	GoVers: "go1.22.0", GoMod: "path\tx\nmod\tx\t(devel)\t\nbuild\tCGO_ENABLED=0\n", Dynamics: []string{"libc.so.6"}})
+	GoVers: "go1.22.0", GoMod: "path\tx\nmod\tx\t(devel)\t\nbuild\tCGO_ENABLED=0\n", Dynamics: []string{"libc.so.6"},
+	Relocs: []dt.Reloc{{Offset: 1, Type: elf.R_X86_64_PC32, Sym: 1, Addend: -4}}, Unit: &dt.Unit{Name: "a.c", Producer: "cc", CompDir: "/src"}})
 
 func FuzzELF(f *testing.F) {
 	fuzzFormat(f, elfFormat{}, fuzzELF, dt.ELF(dt.ELFSpec{Text: []byte{0xc3}}))
@@ -132,4 +134,50 @@ func FuzzOCITar(f *testing.F) {
 		entries = append(entries, dt.Entry{Name: "blobs/sha256/" + b.Name(), Body: data})
 	}
 	fuzzFormat(f, tarFormat{}, dt.Tar(tar.FormatPAX, entries...), dt.Tar(tar.FormatPAX, dt.Entry{Name: "manifest.json", Body: []byte(`[{"Config":"c.json","Layers":["l.tar"]}]`)}, dt.Entry{Name: "c.json", Body: []byte(`{}`)}, dt.Entry{Name: "l.tar", Body: fuzzTar}))
+}
+
+func FuzzClass(f *testing.F) {
+	fuzzFormat(f, classFormat{}, dt.Class(dt.ClassSpec{Name: "a/B", Debug: "all", Const: "x"}), dt.Class(dt.ClassSpec{Name: "C", Debug: "none", Const: ""}))
+}
+
+func FuzzPyc(f *testing.F) {
+	fuzzFormat(f, pycFormat{}, dt.Pyc(dt.Epoch, 10, []byte("\xe3code")), append([]byte{0x03, 0xf3, '\r', '\n'}, make([]byte, 12)...))
+}
+
+func FuzzMo(f *testing.F) {
+	fuzzFormat(f, moFormat{}, dt.Mo(map[string]string{"": "PO-Revision-Date: 2024-01-01\n", "a": "b"}), dt.Mo(nil))
+}
+
+func FuzzPNG(f *testing.F) {
+	fuzzFormat(f, pngFormat{}, dt.PNG(dt.PNGSpec{Time: dt.Epoch, Texts: map[string]string{"k": "v"}}), dt.PNG(dt.PNGSpec{}))
+}
+
+func FuzzPDF(f *testing.F) {
+	fuzzFormat(f, pdfFormat{}, dt.PDF(dt.PDFSpec{Created: "D:2024", ID: "00", XMP: true, Compress: true}), dt.PDF(dt.PDFSpec{}))
+}
+
+func FuzzPE(f *testing.F) {
+	fuzzFormat(f, peFormat{}, dt.PE(dt.PESpec{Stamp: dt.Epoch, Text: []byte{0xc3}}), dt.PE(dt.PESpec{}))
+}
+
+func FuzzMachO(f *testing.F) {
+	fuzzFormat(f, machoFormat{}, dt.MachO(dt.MachOSpec{UUID: [16]byte{1}, Text: []byte{0xc3}}), dt.MachO(dt.MachOSpec{}))
+}
+
+func FuzzRPM(f *testing.F) {
+	fuzzFormat(f, rpmFormat{}, dt.RPM(dt.RPMSpec{Name: "x", Version: "1", Release: "1", BuildTime: dt.Epoch, BuildHost: "h", Files: []dt.Entry{{Name: "./a", Body: []byte("b")}}}),
+		dt.RPM(dt.RPMSpec{}))
+}
+
+func FuzzSquashfs(f *testing.F) {
+	fuzzFormat(f, squashfsFormat{}, dt.Squashfs(f.TempDir(), dt.Epoch, dt.Entry{Name: "a/b", Body: []byte("c")}), dt.Squashfs(f.TempDir(), dt.Epoch))
+}
+
+func FuzzISO9660(f *testing.F) {
+	fuzzFormat(f, iso9660Format{}, dt.ISO("V", dt.Epoch, dt.Entry{Name: "a.txt", Body: []byte("b")}), dt.ISO("W", dt.Epoch))
+}
+
+func FuzzSQLite(f *testing.F) {
+	dir := f.TempDir()
+	fuzzFormat(f, sqliteFormat{}, dt.SQLite(dir, "CREATE TABLE t (a, b)", "INSERT INTO t VALUES (1, 'x')"), dt.SQLite(dir, "CREATE TABLE u (a)"))
 }

@@ -81,23 +81,24 @@ func compareGoBuildInfo(c *comparer, a, b *input) *Node {
 	}
 	dirtyOnly := stripDirty(firstWithPrefix(la, "mod\t")) == stripDirty(firstWithPrefix(lb, "mod\t"))
 	for _, l := range changed {
+		ev := strings.ReplaceAll(l, "\t", " ")
 		switch {
 		case strings.HasPrefix(l, "go\t"):
-			addCause(n, "go-toolchain")
+			addCause(n, CauseGoToolchain, ev)
 		case strings.HasPrefix(l, "mod\t") && dirtyOnly,
 			strings.HasPrefix(l, "build\tvcs.modified="):
 			// The main module's version differs only by the +dirty that
 			// go adds for a checkout with uncommitted changes.
-			if !hasCause(n, "go-vcs-modified") {
+			if !hasCause(n, CauseGoVCSModified) {
 				n.Comments = append(n.Comments, "vcs.modified=true on one side: that binary was built from a checkout with uncommitted changes, so its recorded commit is not its whole source")
 			}
-			addCause(n, "go-vcs-modified")
+			addCause(n, CauseGoVCSModified, ev)
 		case strings.HasPrefix(l, "dep\t"), strings.HasPrefix(l, "mod\t"), strings.HasPrefix(l, "=>\t"), strings.HasPrefix(l, "path\t"):
-			addCause(n, "go-module-versions")
+			addCause(n, CauseGoModuleVersions, ev)
 		case strings.HasPrefix(l, "build\t"):
-			addCause(n, "go-build-settings")
+			addCause(n, CauseGoBuildSettings, ev)
 			if strings.HasPrefix(l, "build\tvcs.time=") {
-				addCause(n, "timestamps")
+				addCause(n, CauseTimestamps, ev)
 			}
 		}
 	}
@@ -121,13 +122,4 @@ func stripDirty(modLine string) string {
 		f[2] = strings.TrimSuffix(strings.TrimSuffix(f[2], "+dirty"), ".dirty")
 	}
 	return strings.Join(f, "\t")
-}
-
-func hasCause(n *Node, id string) bool {
-	for _, c := range n.Causes {
-		if c == id {
-			return true
-		}
-	}
-	return false
 }

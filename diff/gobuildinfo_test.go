@@ -42,7 +42,7 @@ func TestGoBuildInfoCauses(t *testing.T) {
 			s := runPair(t, pairCase{a: dt.ELF(spec), b: tt.b})
 			var got []string
 			for _, c := range s.Causes {
-				got = append(got, c.ID)
+				got = append(got, string(c.ID))
 			}
 			if !equalRanked(tt.want, got) {
 				t.Errorf("causes: want %q (build-id last), got %q", tt.want, got)

@@ -19,14 +19,6 @@ import (
 // -X is one); file names from the NUL-terminated absolute paths of the line
 // table (builds without -trimpath).
 
-// causeGoStampedString is a string (an -X value) one side has and the other not.
-const causeGoStampedString = "go-stamped-string"
-
-func init() {
-	catalogue[causeGoStampedString] = causeInfo{"A string stamped into the Go binary (go build -ldflags=-X) is in one side only",
-		"Build with the same -ldflags -X flags as the published binary (goreleaser's ldflags, a Makefile's VERSION/COMMIT/DATE): the string shown is the value set"}
-}
-
 // Bounds on what near-miss detection reads of each binary.
 const (
 	nearMissMaxSection = 64 << 20 // bytes of one section read
@@ -50,32 +42,35 @@ func goNearMiss(a, b *input, fa, fb *elf.File, secs []*Node) *Node {
 	sa, sb := goStrings(fa), goStrings(fb)
 	onlyA, onlyB := multisetDiff(sa, sb)
 	onlyA, onlyB = dropPaths(onlyA), dropPaths(onlyB)
-	for i, s := range onlyA {
-		if i == nearMissMaxShown {
-			n.Comments = append(n.Comments, fmt.Sprintf("… and %d more strings only in %s", len(onlyA)-i, a.name))
-			break
+	var stamped []string
+	for _, side := range []struct {
+		name string
+		only []string
+	}{{a.name, onlyA}, {b.name, onlyB}} {
+		for i, s := range side.only {
+			if i == nearMissMaxShown {
+				n.Comments = append(n.Comments, fmt.Sprintf("… and %d more strings only in %s", len(side.only)-i, side.name))
+				break
+			}
+			line := fmt.Sprintf("stamped string only in %s: %q", side.name, s)
+			n.Comments = append(n.Comments, line)
+			stamped = append(stamped, line)
 		}
-		n.Comments = append(n.Comments, fmt.Sprintf("stamped string only in %s: %q", a.name, s))
 	}
-	for i, s := range onlyB {
-		if i == nearMissMaxShown {
-			n.Comments = append(n.Comments, fmt.Sprintf("… and %d more strings only in %s", len(onlyB)-i, b.name))
-			break
-		}
-		n.Comments = append(n.Comments, fmt.Sprintf("stamped string only in %s: %q", b.name, s))
+	for _, e := range stamped {
+		addCause(n, CauseGoStampedString, e)
 	}
-	if len(onlyA)+len(onlyB) > 0 {
-		addCause(n, causeGoStampedString)
+	if len(stamped) > 0 {
 		for _, s := range secs {
 			if strings.HasSuffix(s.Source1, "[section .rodata]") {
-				removeCause(s, "random-ids")
-				addCause(s, causeGoStampedString)
+				removeCause(s, CauseRandomIDs)
+				addCause(s, CauseGoStampedString, stamped[0])
 			}
 		}
 	}
 	for _, d := range buildPathDiffs(goFileNames(fa), goFileNames(fb)) {
 		n.Comments = append(n.Comments, fmt.Sprintf("build path differs: %s vs %s", d[0], d[1]))
-		addCause(n, "build-path")
+		addCause(n, CauseBuildPath, "build path: "+d[0]+" → "+d[1])
 	}
 	if len(n.Comments) == 0 {
 		return nil
@@ -83,14 +78,22 @@ func goNearMiss(a, b *input, fa, fb *elf.File, secs []*Node) *Node {
 	return n
 }
 
-func removeCause(n *Node, id string) {
-	out := n.Causes[:0]
+// removeCause takes a cause and its evidence off a node.
+func removeCause(n *Node, id CauseID) {
+	causes := n.Causes[:0]
 	for _, c := range n.Causes {
 		if c != id {
-			out = append(out, c)
+			causes = append(causes, c)
 		}
 	}
-	n.Causes = out
+	n.Causes = causes
+	ev := n.Evidence[:0]
+	for _, e := range n.Evidence {
+		if e.Cause != id {
+			ev = append(ev, e)
+		}
+	}
+	n.Evidence = ev
 }
 
 // sectionData reads a section, bounded.

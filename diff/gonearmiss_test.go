@@ -69,12 +69,12 @@ func TestGoNearMissStampedString(t *testing.T) {
 		t.Errorf("comments %q lack %s", n.Comments, want)
 	}
 	for _, c := range s.Causes {
-		if c.ID == "random-ids" {
+		if c.ID == CauseRandomIDs {
 			t.Errorf("causes %v: the shift a stamped string makes is blamed on random-looking identifiers", s.Causes)
 		}
 	}
-	if len(s.Causes) == 0 || s.Causes[0].ID != causeGoStampedString {
-		t.Errorf("causes %v: want %s first", s.Causes, causeGoStampedString)
+	if len(s.Causes) == 0 || s.Causes[0].ID != CauseGoStampedString || len(s.Causes[0].Evidence) == 0 || s.Causes[0].Evidence[0] != want {
+		t.Errorf("causes %+v: want %s first, with the evidence %s", s.Causes, CauseGoStampedString, want)
 	}
 }
 
@@ -93,8 +93,8 @@ func TestGoNearMissBuildPath(t *testing.T) {
 	if !strings.Contains(strings.Join(n.Comments, "\n"), want) {
 		t.Errorf("comments %q lack %q", n.Comments, want)
 	}
-	if !hasCause(n, "build-path") {
-		t.Errorf("causes %v: want build-path", n.Causes)
+	if !hasCause(n, CauseBuildPath) || len(n.Evidence) == 0 || n.Evidence[0].Text != "build path: "+da+" → "+db {
+		t.Errorf("causes %v evidence %v: want build-path with the evidence build path: %s → %s", n.Causes, n.Evidence, da, db)
 	}
 }
 

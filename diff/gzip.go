@@ -87,13 +87,13 @@ func gzipHeader(h []byte) ([]metaField, int64, string, error) {
 		level = "max speed"
 	}
 	fields := []metaField{
-		{key: "mtime", value: fmt.Sprint(mtime), cause: "timestamps", pass: "gzip-header"},
-		{key: "name", value: name, cause: "archive-format", pass: "gzip-header"},
-		{key: "comment", value: comment, cause: "archive-format", pass: "gzip-header"},
-		{key: "extra", value: extra, cause: "archive-format", pass: "gzip-header"},
-		{key: "os", value: osName, cause: "archive-format", pass: "gzip-header"},
-		{key: "xfl", value: fmt.Sprintf("%d (%s)", xfl, orDash(level)), cause: "compression", pass: "gzip-header"},
-		{key: "flags", value: fmt.Sprintf("0x%02x", flg), cause: "archive-format", pass: "gzip-header"},
+		{key: "mtime", value: fmt.Sprint(mtime), cause: CauseTimestamps, pass: "gzip-header"},
+		{key: "name", value: name, cause: CauseArchiveFormat, pass: "gzip-header"},
+		{key: "comment", value: comment, cause: CauseArchiveFormat, pass: "gzip-header"},
+		{key: "extra", value: extra, cause: CauseArchiveFormat, pass: "gzip-header"},
+		{key: "os", value: osName, cause: CauseArchiveFormat, pass: "gzip-header"},
+		{key: "xfl", value: fmt.Sprintf("%d (%s)", xfl, orDash(level)), cause: CauseCompression, pass: "gzip-header"},
+		{key: "flags", value: fmt.Sprintf("0x%02x", flg), cause: CauseArchiveFormat, pass: "gzip-header"},
 	}
 	desc := "gzip compressed data"
 	if name != "" {

@@ -50,6 +50,7 @@ func memInput(name, label string, b []byte) *input {
 	return &input{name: name, label: label, size: int64(len(b)), ra: bytes.NewReader(b)}
 }
 
+// subInput is the part of parent from off, size bytes long, read in place.
 func subInput(parent *input, label string, off, size int64) *input {
 	return &input{name: joinName(parent.name, label), label: label, size: size, ra: io.NewSectionReader(parent.ra, off, size)}
 }

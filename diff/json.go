@@ -75,7 +75,7 @@ func (jsonFormat) compare(c *comparer, a, b *input, _ int) (*Node, error) {
 	if bytes.Equal(ca, cb) {
 		n.Kind = KindMetadata
 		n.Comments = []string{"same JSON value; key order or whitespace differ"}
-		n.Causes = []string{"serialization"}
+		addCause(n, CauseSerialization, fmt.Sprintf("same JSON value, %d → %d bytes", a.size, b.size))
 		return n, nil
 	}
 	c.textDiff(n, string(ca)+"\n", string(cb)+"\n")

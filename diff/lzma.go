@@ -34,8 +34,8 @@ func (lzmaFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 				sz = fmt.Sprint(size)
 			}
 			return []metaField{
-					{key: "properties", value: fmt.Sprintf("lc=%d lp=%d pb=%d", lc, lp, pb), cause: "compression"},
-					{key: "dictionary size", value: fmt.Sprint(dict), cause: "compression"},
+					{key: "properties", value: fmt.Sprintf("lc=%d lp=%d pb=%d", lc, lp, pb), cause: CauseCompression},
+					{key: "dictionary size", value: fmt.Sprint(dict), cause: CauseCompression},
 				}, 13,
 				fmt.Sprintf("LZMA compressed data, lc=%d lp=%d pb=%d, dictionary %d, uncompressed size %s", lc, lp, pb, dict, sz), nil
 		},

@@ -16,20 +16,22 @@ import (
 // member is one entry of a container (directory, tar, zip, ar, cpio) with
 // its metadata; content is opened only when it differs.
 type member struct {
-	name   string
-	key    string // name made unique within its listing
-	typ    string // "file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"
-	mode   fs.FileMode
-	uid    int
-	gid    int
-	uname  string
-	gname  string
-	mtime  time.Time
-	hasOwn bool // uid/gid are meaningful
-	hasMT  bool // mtime is meaningful
-	link   string
-	size   int64
-	extra  []metaField // format-specific metadata
+	name    string
+	match   string  // name it is matched by when not name (below a renamed folder)
+	key     string  // match name made unique within its listing
+	partner *member // the other side's member paired with it although their names differ
+	typ     string  // "file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"
+	mode    fs.FileMode
+	uid     int
+	gid     int
+	uname   string
+	gname   string
+	mtime   time.Time
+	hasOwn  bool // uid/gid are meaningful
+	hasMT   bool // mtime is meaningful
+	link    string
+	size    int64
+	extra   []metaField // format-specific metadata
 	// open returns the member's content as an input named for display.
 	open func(name string) (*input, error)
 	// same, when set, decides content equality more cheaply than reading
@@ -46,7 +48,7 @@ type member struct {
 // suggests and the normalization pass that hides it.
 type metaField struct {
 	key, value string
-	cause      string
+	cause      CauseID
 	pass       string
 }
 
@@ -178,8 +180,15 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 	var out []*Node
 	ma := c.filterMembers(la.members)
 	mb := c.filterMembers(lb.members)
+	if r := pairRenamedFolder(ma, mb); r != nil {
+		out = append(out, c.renameNode(a, b, r))
+	}
 	idxA := indexMembers(ma)
 	idxB := indexMembers(mb)
+	renamed, err := c.pairUnmatched(a, b, ma, mb, idxA, idxB)
+	if err != nil {
+		return nil, err
+	}
 	if n := c.compareMetaFields(a, b, la.format, "archive", la.extra, lb.extra); n != nil {
 		n.Name1, n.Name2 = "archive metadata", "archive metadata"
 		n.Source1, n.Source2 = a.name+" (archive metadata)", b.name+" (archive metadata)"
@@ -207,7 +216,23 @@ func (c *comparer) compareListings(a, b *input, la, lb *listing, depth int) ([]*
 	nodes, metaNodes := c.emitGrouped(a, b, ps)
 	out = append(out, nodes...)
 	content, err := c.compareContents(a, b, la.format, contentPairs, metaNodes, depth)
-	return append(out, content...), err
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, content...)
+	for _, p := range renamed {
+		if pm, ok := c.memberMeta(a, b, la, p.a, p.b); ok {
+			out = append(out, pm.build())
+		}
+		n, err := c.compareMembers(a, b, p.a, p.b, la.format, depth)
+		if err != nil {
+			return nil, err
+		}
+		n = c.renamedNode(a, b, p, n)
+		c.account(n)
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // compareOrder is the node for members both sides have in another order.
@@ -226,7 +251,7 @@ func (c *comparer) compareOrder(a, b *input, la *listing, ma, mb []*member, idxA
 			ob = append(ob, m.key)
 		}
 	}
-	if equalStrings(oa, ob) || c.normalized(la.orderPass) {
+	if equalStrings(oa, ob) || c.normalized(la.orderPass, a.name) {
 		return nil
 	}
 	n := &Node{Source1: a.name, Source2: b.name, Name1: "file list", Name2: "file list", Kind: KindOrder, Format: "file-list"}
@@ -238,7 +263,7 @@ func (c *comparer) compareOrder(a, b *input, la *listing, ma, mb []*member, idxA
 	if len(oa) <= 5000 {
 		c.linesDiff(n, oa, ob, false)
 	}
-	n.Causes = []string{"file-order"}
+	addCause(n, CauseFileOrder, fmt.Sprintf("position %d: %s → %s", first+1, oa[first], ob[first]))
 	return n
 }
 
@@ -250,7 +275,7 @@ func (c *comparer) onlyIn(a, b *input, ms []*member, other map[string]*member, k
 		side, sign, hunk = b.name, "+", "@@ -0,0 +1 @@\n"
 	}
 	for _, m := range ms {
-		if other[m.key] != nil {
+		if other[m.key] != nil || m.partner != nil {
 			continue
 		}
 		m := m
@@ -293,7 +318,7 @@ func (c *comparer) compareContents(a, b *input, format string, pairs [][2]*membe
 		if n != nil && n.Kind == KindMetadata && metaNodes[m.key] != nil {
 			meta := metaNodes[m.key]
 			meta.Comments = append(meta.Comments, n.Comments...)
-			addCause(meta, n.Causes...)
+			copyCauses(meta, n)
 			continue
 		}
 		if n != nil {
@@ -316,8 +341,9 @@ func (c *comparer) compareMembers(a, b *input, m, o *member, format string, dept
 		return nil, fmt.Errorf("reading member %s of %s: %w", o.name, b.name, err)
 	}
 	ia.label, ib.label = m.name, o.name
+	before := c.hidden()
 	n, err := c.compare(ia, ib, depth+1)
-	if err == nil && n == nil && m.compressed != nil && o.compressed != nil {
+	if err == nil && n == nil && c.hidden() == before && m.compressed != nil && o.compressed != nil {
 		n, err = c.compareStored(m, o, ia, ib, format)
 	}
 	ia.done()
@@ -342,7 +368,7 @@ func (c *comparer) compareStored(m, o *member, ia, ib *input, format string) (*N
 	}
 	n := newNode(ia, ib, KindMetadata, format)
 	n.Comments = []string{fmt.Sprintf("stored (compressed) data differs: %d → %d bytes; the uncompressed content is identical", sa.size, sb.size)}
-	n.Causes = []string{"compression"}
+	addCause(n, CauseCompression, fmt.Sprintf("stored bytes of %s: %d → %d with equal content", m.name, sa.size, sb.size))
 	return n, nil
 }
 
@@ -366,16 +392,20 @@ func indexMembers(ms []*member) map[string]*member {
 	idx := make(map[string]*member, len(ms))
 	last := make(map[string]int, len(ms))
 	for _, m := range ms {
-		k := m.name
-		n := last[m.name]
+		name := m.name
+		if m.match != "" {
+			name = m.match
+		}
+		k := name
+		n := last[name]
 		for n > 0 || idx[k] != nil {
 			n++
-			k = m.name + "#" + strconv.Itoa(n)
+			k = name + "#" + strconv.Itoa(n)
 			if idx[k] == nil {
 				break
 			}
 		}
-		last[m.name] = max(n, 1)
+		last[name] = max(n, 1)
 		m.key = k
 		idx[k] = m
 	}
@@ -385,15 +415,15 @@ func indexMembers(ms []*member) map[string]*member {
 // memberMeta reports differences in type, mode, owner, mtime, link target
 // and format-specific fields of one member, as a pending node.
 func (c *comparer) memberMeta(a, b *input, l *listing, m, o *member) (pending, bool) {
-	comments, causes := c.metaDiff(l, m, o)
+	comments, causes := c.metaDiff(a, l, m, o)
 	if len(comments) == 0 {
 		return pending{}, false
 	}
 	build := func() *Node {
 		n := &Node{Source1: joinName(a.name, m.name), Source2: joinName(b.name, o.name), Name1: m.name, Name2: o.name, Kind: KindMetadata, Format: "file-list", Comments: comments}
 		c.setUnified(n, "@@ -1 +1 @@\n-"+m.lsLine(!l.ignoreMTime)+"\n+"+o.lsLine(!l.ignoreMTime)+"\n")
-		addCause(n, causes...)
-		sort.Strings(n.Causes)
+		addFindings(n, causes)
+		sort.Slice(n.Causes, func(i, j int) bool { return n.Causes[i] < n.Causes[j] })
 		return n
 	}
 	return pending{kind: KindMetadata, sig: metaSignature(comments), name: m.name, key: m.key, causes: causes,
@@ -401,33 +431,40 @@ func (c *comparer) memberMeta(a, b *input, l *listing, m, o *member) (pending, b
 }
 
 // metaDiff lists what differs in one member's metadata, and the causes.
-func (c *comparer) metaDiff(l *listing, m, o *member) (comments, causes []string) {
+func (c *comparer) metaDiff(a *input, l *listing, m, o *member) (comments []string, causes []finding) {
+	note := func(cause CauseID, format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		comments = append(comments, s)
+		if cause != "" {
+			causes = append(causes, finding{cause, m.name + ": " + s})
+		}
+	}
 	if m.typ != o.typ {
-		comments = append(comments, fmt.Sprintf("type: %s → %s", m.typ, o.typ))
+		note("", "type: %s → %s", m.typ, o.typ)
 	} else if m.typ != "file" && m.typ != "dir" && m.size != o.size {
-		comments = append(comments, fmt.Sprintf("size: %d → %d", m.size, o.size))
+		note("", "size: %d → %d", m.size, o.size)
 	}
 	if m.mode.Perm()|m.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != o.mode.Perm()|o.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
-		comments = append(comments, fmt.Sprintf("mode: %s → %s", modeString(m), modeString(o)))
-		causes = append(causes, "file-mode")
+		note(CauseFileMode, "mode: %s → %s", modeString(m), modeString(o))
 	}
-	if m.hasOwn && o.hasOwn && (m.uid != o.uid || m.gid != o.gid || m.uname != o.uname || m.gname != o.gname) && !c.normalized(l.ownerPass) {
-		comments = append(comments, fmt.Sprintf("owner: %s/%s (%d/%d) → %s/%s (%d/%d)", orDash(m.uname), orDash(m.gname), m.uid, m.gid, orDash(o.uname), orDash(o.gname), o.uid, o.gid))
-		causes = append(causes, "uid-gid")
+	where := joinName(a.name, m.name)
+	if m.hasOwn && o.hasOwn && (m.uid != o.uid || m.gid != o.gid || m.uname != o.uname || m.gname != o.gname) && !c.normalized(l.ownerPass, where) {
+		note(CauseUIDGID, "owner: %s/%s (%d/%d) → %s/%s (%d/%d)", orDash(m.uname), orDash(m.gname), m.uid, m.gid, orDash(o.uname), orDash(o.gname), o.uid, o.gid)
 	}
-	if !l.ignoreMTime && m.hasMT && o.hasMT && !m.mtime.Equal(o.mtime) && !c.normalized(l.mtimePass) {
-		comments = append(comments, fmt.Sprintf("mtime: %s → %s", m.mtime.UTC().Format(time.RFC3339Nano), o.mtime.UTC().Format(time.RFC3339Nano)))
-		causes = append(causes, "timestamps")
+	if !l.ignoreMTime && m.hasMT && o.hasMT && !m.mtime.Equal(o.mtime) && !c.normalized(l.mtimePass, where) {
+		note(CauseTimestamps, "mtime: %s → %s", m.mtime.UTC().Format(time.RFC3339Nano), o.mtime.UTC().Format(time.RFC3339Nano))
 	}
 	if m.link != o.link {
-		comments = append(comments, fmt.Sprintf("link target: %s → %s", m.link, o.link))
+		note("", "link target: %s → %s", m.link, o.link)
 		causes = append(causes, classifyText([]string{m.link}, []string{o.link})...)
 	}
-	fc, fcauses := c.diffMetaFields(m.extra, o.extra)
+	fc, fcauses := c.diffMetaFields(where, m.extra, o.extra)
 	return append(comments, fc...), append(causes, fcauses...)
 }
 
-func (c *comparer) diffMetaFields(fa, fb []metaField) (comments, causes []string) {
+// diffMetaFields lists the fields that differ, with their causes; where
+// names the input they belong to, for the normalizations that hide them.
+func (c *comparer) diffMetaFields(where string, fa, fb []metaField) (comments []string, causes []finding) {
 	get := func(fs []metaField, k string) (metaField, bool) {
 		for _, f := range fs {
 			if f.key == k {
@@ -460,7 +497,7 @@ func (c *comparer) diffMetaFields(fa, fb []metaField) (comments, causes []string
 		if !okx {
 			f = y
 		}
-		if c.normalized(f.pass) {
+		if c.normalized(f.pass, where) {
 			continue
 		}
 		vx, vy := x.value, y.value
@@ -472,19 +509,19 @@ func (c *comparer) diffMetaFields(fa, fb []metaField) (comments, causes []string
 		}
 		comments = append(comments, fmt.Sprintf("%s: %s → %s", k, vx, vy))
 		if f.cause != "" {
-			causes = append(causes, f.cause)
+			causes = append(causes, finding{f.cause, fmt.Sprintf("%s: %s → %s", k, vx, vy)})
 		}
 	}
 	return comments, causes
 }
 
 func (c *comparer) compareMetaFields(a, b *input, format, what string, fa, fb []metaField) *Node {
-	comments, causes := c.diffMetaFields(fa, fb)
+	comments, causes := c.diffMetaFields(a.name, fa, fb)
 	if len(comments) == 0 {
 		return nil
 	}
 	n := newNode(a, b, KindMetadata, format)
 	n.Comments = comments
-	addCause(n, causes...)
+	addFindings(n, causes)
 	return n
 }

@@ -108,7 +108,7 @@ func listingBlobs(l *listing, parent *input) blobStore {
 // ociCompare compares two images given their blob stores.
 func ociCompare(c *comparer, a, b *input, sa, sb blobStore, depth int) (*Node, error) {
 	oc := &ociComparer{c: c, a: a, b: b, sa: sa, sb: sb, depth: depth}
-	before := c.suppressed
+	before := c.hidden()
 	idx, err := sa("index.json")
 	idx.done()
 	if err != nil {

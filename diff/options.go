@@ -25,8 +25,11 @@ type Options struct {
 	MaxDiffLines int
 	// Context is the number of context lines around each change.
 	Context int
-	// Exclude lists globs (path.Match syntax) matched against member paths
-	// inside containers and against their base names; matches are skipped.
+	// Exclude lists globs (doublestar syntax: "*" within one path segment,
+	// "**" across any number) of members to skip: a pattern with a "/" is
+	// matched against member paths inside containers ("**/BUILDINFO",
+	// "*/BUILDINFO" for one level), one without against base names. A
+	// pattern that matched nothing is said in Summary.Warnings.
 	Exclude []string
 	// Normalize lists normalization passes to apply (see Normalizations).
 	Normalize []string

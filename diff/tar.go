@@ -33,7 +33,7 @@ func (tarFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 // compareArchives compares two listed archives member by member; when no
 // member or metadata differs, why says where their bytes must differ.
 func (c *comparer) compareArchives(a, b *input, la, lb *listing, format string, depth int, why string) (*Node, error) {
-	before := c.suppressed
+	before := c.hidden()
 	details, err := c.compareListings(a, b, la, lb, depth)
 	if err != nil {
 		return nil, err
@@ -95,15 +95,15 @@ func tarExtra(h *archive.Header, m *member) {
 	for _, f := range h.Extra {
 		switch {
 		case f.Key == "header":
-			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: "archive-format"})
+			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: CauseArchiveFormat})
 		case f.Key == "atime" || f.Key == "ctime":
-			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: "timestamps", pass: "tar-mtime"})
+			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: CauseTimestamps, pass: "tar-mtime"})
 		case strings.HasPrefix(f.Key, "pax:"):
 			device()
 			device = func() {}
-			cause := ""
+			var cause CauseID
 			if strings.Contains(f.Key, "time") {
-				cause = "timestamps"
+				cause = CauseTimestamps
 			}
 			m.extra = append(m.extra, metaField{key: f.Key, value: f.Value, cause: cause})
 		}

@@ -73,7 +73,7 @@ func (c *comparer) textDiff(n *Node, ta, tb string) {
 		n.Comments = append(n.Comments, "texts differ only in line endings or a final newline")
 	}
 	c.setUnified(n, text)
-	addCause(n, classifyText(removed, added)...)
+	addFindings(n, classifyText(removed, added))
 }
 
 // splitLines splits after each "\n", keeping it, so a missing final newline
@@ -187,12 +187,7 @@ func writeLine(sb *strings.Builder, tag byte, l string) {
 // linesDiff is unifiedDiff over rendered lines (listings, headers) with the
 // comparer's limits; it returns "" when the lines are equal.
 func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
-	for i := range la {
-		la[i] += "\n"
-	}
-	for i := range lb {
-		lb[i] += "\n"
-	}
+	la, lb = withNewlines(la), withNewlines(lb)
 	text, removed, added, truncated := unifiedDiff(la, lb, c.opts.Context, c.opts.MaxDiffLines)
 	if truncated {
 		n.Comments = append(n.Comments, fmt.Sprintf("diff truncated at %d lines", c.opts.MaxDiffLines))
@@ -200,6 +195,15 @@ func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
 	}
 	c.setUnified(n, text)
 	if classify {
-		addCause(n, classifyText(removed, added)...)
+		addFindings(n, classifyText(removed, added))
 	}
+}
+
+// withNewlines returns a copy of lines, each ended by "\n".
+func withNewlines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l + "\n"
+	}
+	return out
 }

@@ -28,7 +28,7 @@ func (xzFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 			if check == "" {
 				check = fmt.Sprintf("type %d", h[7]&0x0f)
 			}
-			return []metaField{{key: "check", value: check, cause: "compression"}}, 12, "XZ compressed data, checksum " + check, nil
+			return []metaField{{key: "check", value: check, cause: CauseCompression}}, 12, "XZ compressed data, checksum " + check, nil
 		},
 		compression: archive.XZ,
 	})

@@ -89,7 +89,7 @@ func listZip(c *comparer, in *input) (*listing, error) {
 		return nil, fmt.Errorf("%s is not a zip archive", in.name)
 	}
 	l := &listing{format: zipFamily(prefix, zr), mtimePass: "zip-mtime", orderPass: "zip-order"}
-	l.extra = []metaField{{key: "archive comment", value: fmt.Sprintf("%q", zr.Comment), cause: "archive-format"}}
+	l.extra = []metaField{{key: "archive comment", value: fmt.Sprintf("%q", zr.Comment), cause: CauseArchiveFormat}}
 	for {
 		if err := c.ctx.Err(); err != nil {
 			return nil, err
@@ -118,9 +118,9 @@ func zipMember(c *comparer, h *archive.Header, ra io.ReaderAt, counted *archive.
 		method = fmt.Sprint(f.Method)
 	}
 	m.extra = append(m.extra,
-		metaField{key: "method", value: method, cause: "compression"},
-		metaField{key: "created by", value: fmt.Sprintf("%d.%d/%s", f.CreatorVersion&0xff/10, f.CreatorVersion&0xff%10, zipHost(f.CreatorVersion>>8)), cause: "archive-format"},
-		metaField{key: "flags", value: fmt.Sprintf("0x%04x", f.Flags), cause: "archive-format"},
+		metaField{key: "method", value: method, cause: CauseCompression},
+		metaField{key: "created by", value: fmt.Sprintf("%d.%d/%s", f.CreatorVersion&0xff/10, f.CreatorVersion&0xff%10, zipHost(f.CreatorVersion>>8)), cause: CauseArchiveFormat},
+		metaField{key: "flags", value: fmt.Sprintf("0x%04x", f.Flags), cause: CauseArchiveFormat},
 	)
 	if f.Comment != "" {
 		m.extra = append(m.extra, metaField{key: "comment", value: fmt.Sprintf("%q", f.Comment)})
@@ -187,7 +187,7 @@ func zipExtraFields(extra []byte) []metaField {
 		id := binary.LittleEndian.Uint16(extra)
 		n := int(binary.LittleEndian.Uint16(extra[2:]))
 		if len(extra) < 4+n {
-			out = append(out, metaField{key: "extra (truncated)", value: fmt.Sprintf("%x", extra), cause: "archive-format"})
+			out = append(out, metaField{key: "extra (truncated)", value: fmt.Sprintf("%x", extra), cause: CauseArchiveFormat})
 			break
 		}
 		data := extra[4 : 4+n]
@@ -198,18 +198,18 @@ func zipExtraFields(extra []byte) []metaField {
 			if len(data) >= 5 && data[0]&1 != 0 {
 				v = time.Unix(int64(binary.LittleEndian.Uint32(data[1:5])), 0).UTC().Format(time.RFC3339)
 			}
-			out = append(out, metaField{key: "extended timestamp", value: v, cause: "timestamps", pass: "zip-mtime"})
+			out = append(out, metaField{key: "extended timestamp", value: v, cause: CauseTimestamps, pass: "zip-mtime"})
 		case 0x7875: // Info-ZIP new Unix uid/gid
-			out = append(out, metaField{key: "unix owner", value: fmt.Sprintf("%x", data), cause: "uid-gid"})
+			out = append(out, metaField{key: "unix owner", value: fmt.Sprintf("%x", data), cause: CauseUIDGID})
 		case 0x5855: // Info-ZIP old Unix
-			out = append(out, metaField{key: "unix extra", value: fmt.Sprintf("%x", data), cause: "timestamps", pass: "zip-mtime"})
+			out = append(out, metaField{key: "unix extra", value: fmt.Sprintf("%x", data), cause: CauseTimestamps, pass: "zip-mtime"})
 		case 0x000a: // NTFS times
-			out = append(out, metaField{key: "ntfs times", value: fmt.Sprintf("%x", data), cause: "timestamps", pass: "zip-mtime"})
+			out = append(out, metaField{key: "ntfs times", value: fmt.Sprintf("%x", data), cause: CauseTimestamps, pass: "zip-mtime"})
 		case 0x0001: // zip64 sizes: follow from the sizes
 		case 0xcafe: // jar marker
-			out = append(out, metaField{key: "jar marker", value: "yes", cause: "archive-format"})
+			out = append(out, metaField{key: "jar marker", value: "yes", cause: CauseArchiveFormat})
 		default:
-			out = append(out, metaField{key: fmt.Sprintf("extra 0x%04x", id), value: fmt.Sprintf("%x", data), cause: "archive-format"})
+			out = append(out, metaField{key: fmt.Sprintf("extra 0x%04x", id), value: fmt.Sprintf("%x", data), cause: CauseArchiveFormat})
 		}
 	}
 	return out

@@ -30,17 +30,17 @@ func (zstdFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 				return "no"
 			}
 			fields := []metaField{
-				{key: "checksum", value: yn(fhd&4 != 0), cause: "compression"},
-				{key: "single segment", value: yn(fhd&0x20 != 0), cause: "compression"},
-				{key: "content size recorded", value: yn(fhd>>6 != 0 || fhd&0x20 != 0), cause: "compression"},
-				{key: "dictionary", value: yn(fhd&3 != 0), cause: "compression"},
+				{key: "checksum", value: yn(fhd&4 != 0), cause: CauseCompression},
+				{key: "single segment", value: yn(fhd&0x20 != 0), cause: CauseCompression},
+				{key: "content size recorded", value: yn(fhd>>6 != 0 || fhd&0x20 != 0), cause: CauseCompression},
+				{key: "dictionary", value: yn(fhd&3 != 0), cause: CauseCompression},
 			}
 			if fhd&0x20 == 0 && len(h) > 5 {
 				wd := h[5]
 				exp := uint(wd>>3) + 10
 				base := uint64(1) << exp
 				win := base + base/8*uint64(wd&7)
-				fields = append(fields, metaField{key: "window", value: fmt.Sprint(win), cause: "compression"})
+				fields = append(fields, metaField{key: "window", value: fmt.Sprint(win), cause: CauseCompression})
 			}
 			return fields, 5, "Zstandard compressed data", nil
 		},

@@ -2,15 +2,11 @@ package rebuild
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/reprove/reprove/rebuild/fetch"
-	"github.com/reprove/reprove/rebuild/manifest"
-	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/report"
 )
 
@@ -50,27 +46,6 @@ func TestFirstDifference(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
-	tests := []struct {
-		err  error
-		want int
-	}{
-		{nil, 0},
-		{&manifest.Error{Source: "m", Problems: []manifest.Problem{{Field: "name", Msg: "required"}}}, 2},
-		{fmt.Errorf("sources[0]: %w", &fetch.DigestMismatchError{URI: "x", Want: "a", Got: "b"}), 2},
-		{fmt.Errorf("x: %w", fetch.ErrUnpinned), 2},
-		{fmt.Errorf("%w: bad flag", ErrUsage), 2},
-		{fmt.Errorf("building: %w", sandbox.ErrTimeout), 3},
-		{fmt.Errorf("building: %w", sandbox.ErrBuildFailed), 3},
-		{errors.New("connection refused"), 3},
-	}
-	for _, tt := range tests {
-		if got := ExitCode(tt.err); got != tt.want {
-			t.Errorf("ExitCode(%v): want %d, got %d", tt.err, tt.want, got)
-		}
-	}
-}
-
 func TestArtifactName(t *testing.T) {
 	tests := []struct {
 		a    report.Artifact
@@ -88,5 +63,34 @@ func TestArtifactName(t *testing.T) {
 		if got := artifactName(tt.a); got != tt.want {
 			t.Errorf("artifactName(%+v): want %q, got %q", tt.a, tt.want, got)
 		}
+	}
+}
+
+// TestLogTail keeps the last lines of a build log, reading a bounded end
+// of it however large it is.
+func TestLogTail(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	for i := range 50_000 {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	b.WriteString("no newline at the end")
+	p := filepath.Join(dir, "build.log")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := logTail(p, 100)
+	if len(got) != 100 || got[0] != "line 49901" || got[99] != "no newline at the end" {
+		t.Errorf("logTail: %d lines, first %q, last %q", len(got), got[0], got[len(got)-1])
+	}
+	short := filepath.Join(dir, "short.log")
+	os.WriteFile(short, []byte("one\ntwo\n"), 0o644)
+	if got := logTail(short, 100); len(got) != 2 || got[1] != "two" {
+		t.Errorf("logTail of a short log: %q", got)
+	}
+	empty := filepath.Join(dir, "empty.log")
+	os.WriteFile(empty, nil, 0o644)
+	if got := logTail(empty, 100); got != nil {
+		t.Errorf("logTail of an empty log: %q", got)
 	}
 }

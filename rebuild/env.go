@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -49,9 +50,12 @@ type Config struct {
 	Limits archive.Limits
 	Diff   diff.Options
 	Tool   report.Tool
-	// Progress receives download events; Step phase changes. Both may be nil.
+	// Progress receives download events; Step phase changes; Events what
+	// happens in builds, candidates and comparisons (events.go). Each may
+	// be nil.
 	Progress fetch.Progress
 	Step     func(phase, detail string)
+	Events   func(Event)
 }
 
 // Env is one pipeline environment: a cache, a fetcher with every
@@ -245,7 +249,8 @@ func newBackend(name string, cfg BackendConfig) (sandbox.Backend, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: --backend %q is not available; this reprove has: %s", ErrUsage, name, strings.Join(Backends(), ", "))
 	}
-	return f(cfg)
+	b, err := f(cfg)
+	return b, inStage(StageBuild, err)
 }
 
 // ParseRewrites reads --replace-source OLD=NEW values.
@@ -271,6 +276,7 @@ func (e *Env) Options() Options {
 		Diff:    e.cfg.Diff,
 		Tool:    e.cfg.Tool,
 		Step:    e.cfg.Step,
+		Events:  e.cfg.Events,
 	}
 }
 
@@ -289,12 +295,29 @@ func (e *Env) VerifyManifest(ctx context.Context, path string) (*report.Result, 
 }
 
 // VerifyTarget verifies a manifest file, or an artifact with no manifest:
-// its manifest is inferred and the candidates tried in order. A Result is
-// returned whenever the check got as far as having a manifest.
+// its manifest is inferred and the candidates tried in order. It always
+// returns a Result: when the check could not be made its verdict is
+// report.Error and it holds whatever was known (the manifest path or
+// artifact URI, the inputs fetched so far), so every outcome leaves
+// evidence.
 func (e *Env) VerifyTarget(ctx context.Context, target string) (*report.Result, error) {
+	started := time.Now().UTC()
+	var (
+		res *report.Result
+		err error
+	)
 	if IsManifest(target) {
-		return e.VerifyManifest(ctx, target)
+		res, err = e.VerifyManifest(ctx, target)
+	} else {
+		res, err = e.verifyInferred(ctx, target)
 	}
+	if res == nil && err != nil {
+		res = e.errorResult(target, started, err)
+	}
+	return res, err
+}
+
+func (e *Env) verifyInferred(ctx context.Context, target string) (*report.Result, error) {
 	plan, fetcher, err := e.Infer(ctx, target)
 	if err != nil {
 		return nil, err
@@ -302,6 +325,64 @@ func (e *Env) VerifyTarget(ctx context.Context, target string) (*report.Result, 
 	opts := e.Options()
 	opts.Fetcher = fetcher
 	return VerifyPlan(ctx, plan, opts)
+}
+
+// ErrorResult is the Result of a check that stopped before it had a
+// manifest to verify (the manifest did not load, nothing could be
+// inferred, a flag was wrong): verdict report.Error, with the target as
+// the manifest path or the artifact URI.
+func ErrorResult(tool report.Tool, target string, started time.Time, err error) *report.Result {
+	res := &report.Result{
+		SchemaVersion:   report.SchemaVersion,
+		Tool:            tool,
+		Name:            targetName(target),
+		Verdict:         report.Error,
+		StartedAt:       started.UTC(),
+		FinishedAt:      time.Now().UTC(),
+		FirstDifference: -1,
+		Inputs:          []report.Input{},
+		Timings:         []report.Timing{},
+		Environment:     []string{},
+	}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	if ext := filepath.Ext(target); IsManifest(target) || ext == ".yaml" || ext == ".yml" {
+		res.Manifest.Path = absPath(target)
+	} else {
+		res.Artifact.URI = target
+	}
+	return res
+}
+
+func (e *Env) errorResult(target string, started time.Time, err error) *report.Result {
+	res := ErrorResult(e.cfg.Tool, target, started, err)
+	res.Offline = e.cfg.Offline
+	if e.Backend != nil {
+		res.Backend = e.Backend.Name()
+	}
+	return res
+}
+
+// targetName names a check by what the user gave: the manifest's folder
+// (reprove.yaml says little) or the artifact's file name.
+func targetName(target string) string {
+	uri, _ := SplitMember(target)
+	base := filepath.Base(uri)
+	if IsManifest(target) && strings.HasPrefix(base, "reprove.") {
+		base = filepath.Base(filepath.Dir(absPath(target)))
+	}
+	if i := strings.LastIndex(base, ":"); i >= 0 && i < len(base)-1 {
+		base = base[i+1:]
+	}
+	return base
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // AdapterEnv is what adapters are given of this environment: fetcher (the

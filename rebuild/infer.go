@@ -43,16 +43,16 @@ func (e *Env) Infer(ctx context.Context, target string) (*adapter.Plan, *fetch.F
 	uri, member := SplitMember(target)
 	uri, dgst, err := e.pin(ctx, uri)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, inStage(StageFetch, err)
 	}
 	fetcher := e.Fetcher.With(fetch.WithAllowPaths(userPaths(uri, e.cfg.BuilderImage)...))
 	item, err := fetcher.Fetch(ctx, fetch.Request{URI: uri, Digest: dgst})
 	if err != nil {
-		return nil, nil, fmt.Errorf("artifact: %w", err)
+		return nil, nil, inStage(StageFetch, fmt.Errorf("artifact: %w", err))
 	}
 	path, member, err := inferMember(ctx, fetcher, uri, item.Path, member)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, inStage(StageFetch, err)
 	}
 	in := adapter.Input{
 		Artifact: adapter.Artifact{Path: path, URI: uri, Digest: dgst, Member: member, Name: suggestedName(uri)},
@@ -63,17 +63,20 @@ func (e *Env) Infer(ctx context.Context, target string) (*adapter.Plan, *fetch.F
 		// An archive named whole: say which members could be verified.
 		kind, members, lerr := e.recognisedMembers(ctx, fetcher, path)
 		if lerr != nil {
-			return nil, nil, lerr
+			return nil, nil, inStage(StageFetch, lerr)
 		}
 		if len(members) > 0 {
-			return nil, nil, &MembersError{Target: target, Kind: kind, Members: members}
+			return nil, nil, inStage(StageInfer, &MembersError{Target: target, Kind: kind, Members: members})
 		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(plan.Candidates) == 0 {
-		return nil, nil, fmt.Errorf("%s adapter found nothing to rebuild in %s", plan.Adapter, target)
+	var fe *adapter.FetchError
+	switch {
+	case errors.As(err, &fe):
+		return nil, nil, inStage(StageFetch, err)
+	case err != nil:
+		return nil, nil, inStage(StageInfer, err)
+	case len(plan.Candidates) == 0:
+		return nil, nil, inStage(StageInfer, fmt.Errorf("%w: the %s adapter found nothing to rebuild in %s", adapter.ErrCannotInfer, plan.Adapter, target))
 	}
 	return plan, fetcher, nil
 }

@@ -34,6 +34,7 @@ func VerifyPlan(ctx context.Context, plan *adapter.Plan, opts Options) (*report.
 	for i, c := range plan.Candidates {
 		ad.Tried = append(ad.Tried, c.Name)
 		opts.step("infer", "trying %s candidate %d of %d %q", plan.Adapter, i+1, len(plan.Candidates), c.Name)
+		opts.emit(CandidateStarted{Index: i + 1, Total: len(plan.Candidates), Name: c.Name})
 		o := opts
 		if o.ManifestDigest, err = ManifestDigest(c.Manifest); err != nil {
 			break
@@ -41,9 +42,10 @@ func VerifyPlan(ctx context.Context, plan *adapter.Plan, opts Options) (*report.
 		res, err = Verify(ctx, c.Manifest, o)
 		ad.Candidates = append(ad.Candidates, triedCandidate(c, res))
 		if err != nil {
-			// Input errors and cancellation are the same for every
-			// candidate; a build failure may be the candidate's own.
-			if ExitCode(err) == 2 || ctx.Err() != nil {
+			// A build failure may be the candidate's own; anything
+			// else (an input, a fetch, cancellation) is the same for
+			// every candidate.
+			if ErrorStage(err) != StageBuild || ctx.Err() != nil {
 				break
 			}
 			continue

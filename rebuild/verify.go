@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/diff"
-	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
@@ -37,6 +36,8 @@ type Options struct {
 	Tool           report.Tool
 	// Step, when set, is told when each phase starts, for progress on stderr.
 	Step func(phase, detail string)
+	// Events, when set, receives what happens as it happens (events.go).
+	Events func(Event)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Mounts are bound into the build besides the manifest's inputs (the
@@ -59,8 +60,8 @@ func (o *Options) step(phase, format string, args ...any) {
 
 // Verify rebuilds what m declares and compares it with the published
 // artifact. It always returns a Result; when the check itself could not be
-// made the Result's verdict is report.Error and err says why (ExitCode maps
-// it to 2 or 3).
+// made the Result's verdict is report.Error and err says why; errors from
+// fetching, building and comparing are *StageError.
 func Verify(ctx context.Context, m *manifest.Manifest, opts Options) (*report.Result, error) {
 	res := newResult(m, opts)
 	err := verify(ctx, m, opts, res)
@@ -105,6 +106,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 		res.Inputs = append(res.Inputs, report.Input{Kind: "deps:" + d.Kind, URI: "deps:" + d.Kind + ":" + d.Source, Dest: d.Dest})
 	}
 	res.Environment = buildEnv(m)
+	res.BuildScript = m.Build.Script
 	return res
 }
 
@@ -116,6 +118,15 @@ func buildEnv(m *manifest.Manifest) []string {
 	}
 	sort.Strings(env)
 	return env
+}
+
+// logLine passes the build's log lines on as BuildOutput events; nil (no
+// line splitting in the sandbox) when nobody listens.
+func (o *Options) logLine() func(string) {
+	if o.Events == nil {
+		return nil
+	}
+	return func(l string) { o.Events(BuildOutput{Line: l}) }
 }
 
 func (o *Options) timed(res *report.Result, phase string, fn func() error) error {
@@ -157,12 +168,12 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		return nil
 	})
 	if err != nil {
-		return err
+		return inStage(StageFetch, err)
 	}
 
 	runDir, err := newRunDir(opts.Cache, m.Name, opts.now())
 	if err != nil {
-		return err
+		return inStage(StageBuild, err)
 	}
 	timeout := time.Duration(m.Build.Timeout)
 	if timeout == 0 {
@@ -171,6 +182,8 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	var out *sandbox.Result
 	err = opts.timed(res, "build", func() error {
 		opts.step("build", "%s in %s (%s backend, timeout %s)", m.Name, m.Builder.Image, opts.Backend.Name(), timeout)
+		opts.emit(BuildStarted{Name: m.Name, Log: filepath.Join(runDir, "build.log"), Backend: opts.Backend.Name(), Timeout: timeout})
+		start := time.Now()
 		var err error
 		out, err = opts.Backend.Run(ctx, sandbox.Spec{
 			ImageLayout: image.Layout,
@@ -185,7 +198,9 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			Memory:      int64(m.Build.Resources.Memory),
 			Pids:        m.Build.Resources.Pids,
 			Disk:        int64(m.Build.Resources.Disk),
+			OnLogLine:   opts.logLine(),
 		})
+		opts.emit(BuildFinished{Duration: time.Since(start), Err: err})
 		if out != nil {
 			res.BuildLog = out.Log
 			res.Sandbox = sandboxReport(out)
@@ -197,13 +212,16 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			res.BuildLog = p
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("building %s: %w", m.Name, err)
+	if res.BuildLog != "" {
+		res.BuildLogTail = logTail(res.BuildLog, report.LogTailLines)
 	}
-	return opts.timed(res, "compare", func() error {
+	if err != nil {
+		return inStage(StageBuild, fmt.Errorf("building %s: %w", m.Name, err))
+	}
+	return inStage(StageCompare, opts.timed(res, "compare", func() error {
 		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
 		return compare(ctx, published, out.Output, opts, res)
-	})
+	}))
 }
 
 // fetchArtifact reads the published artifact from its URI again (never
@@ -263,7 +281,7 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 			return nil, fmt.Errorf("sources[%d]: %w", i, err)
 		}
 		res.Quarantined = append(res.Quarantined, item.Quarantined...)
-		res.Inputs[i].URI = item.URI
+		res.Inputs[i].URI, res.Inputs[i].Fetched = item.URI, true
 		if strings.HasPrefix(item.Digest, "sha256:") {
 			res.Inputs[i].Digest = item.Digest
 		}
@@ -287,7 +305,7 @@ func fetchSources(ctx context.Context, m *manifest.Manifest, opts Options, res *
 		}
 		res.Quarantined = append(res.Quarantined, item.Quarantined...)
 		in := &res.Inputs[len(m.Sources)+i]
-		in.Digest = item.Digest
+		in.Digest, in.Fetched = item.Digest, true
 		if item.URI != "" {
 			in.URI = item.URI
 		}
@@ -302,6 +320,7 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 		return err
 	}
 	if fi.Mode().IsRegular() {
+		opts.emit(ComparePhase{Phase: "hashing the rebuild"})
 		d, size, err := FileDigest(rebuilt)
 		if err != nil {
 			return err
@@ -314,6 +333,7 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 			res.Verdict = report.Reproducible
 			return nil
 		}
+		opts.emit(ComparePhase{Phase: "finding the first difference"})
 		res.FirstDifference, err = firstDifference(published, rebuilt)
 		if err != nil {
 			return err
@@ -331,6 +351,7 @@ func compare(ctx context.Context, published, rebuilt string, opts Options, res *
 	if dopts.Name2 == "" {
 		dopts.Name2 = name
 	}
+	opts.emit(ComparePhase{Phase: "deep diff"})
 	sum, err := diff.Run(ctx, published, rebuilt, dopts)
 	if err != nil {
 		return fmt.Errorf("comparing: %w", err)
@@ -387,6 +408,35 @@ func resolveLayout(ref, dir string) string {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// logTailBytes bounds what logTail reads of a log, whatever its size.
+const logTailBytes = 64 << 10
+
+// logTail returns the last n lines of the log at p, read from its last
+// 64 KiB (a first line cut there is dropped), invalid UTF-8 replaced.
+func logTail(p string, n int) []string {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(fi.Size()-logTailBytes, 0)
+	buf := make([]byte, fi.Size()-off)
+	k, _ := f.ReadAt(buf, off)
+	text := strings.ToValidUTF8(string(buf[:k]), "\uFFFD")
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if off > 0 && len(lines) > 1 {
+		lines = lines[1:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines[max(len(lines)-n, 0):]
+}
+
 // newRunDir makes the folder one run keeps its log and output in.
 func newRunDir(c *fetch.Cache, name string, now time.Time) (string, error) {
 	base := filepath.Join(c.Root, "runs")
@@ -401,24 +451,6 @@ func newRunDir(c *fetch.Cache, name string, now time.Time) (string, error) {
 	}, name)
 	return os.MkdirTemp(base, now.UTC().Format("20060102T150405Z")+"-"+safe+"-")
 }
-
-// ExitCode maps an error from Verify to reprove's exit codes: 2 for usage
-// and input errors (bad manifest, unpinned input, digest mismatch), 3 for
-// fetch and build failures.
-func ExitCode(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned),
-		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage), errors.Is(err, adapter.ErrCannotInfer):
-		return 2
-	default:
-		return 3
-	}
-}
-
-// ErrUsage marks errors in how reprove was called.
-var ErrUsage = errors.New("usage")
 
 // sandboxReport is what the build ran under, for the report.
 func sandboxReport(out *sandbox.Result) *report.Sandbox {

@@ -318,13 +318,6 @@ func verificationSummary(res *Result) (*ita.Statement, error) {
 	if pred.Policy.Uri == "" && len(pred.Policy.Digest) == 0 {
 		return nil, errors.New("the result names no manifest (path or digest) to state as the policy")
 	}
-	for i, a := range res.InputAttestations {
-		d, err := digestMap(a.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("inputAttestations[%d].digest: %w", i, err)
-		}
-		pred.InputAttestations = append(pred.InputAttestations, &vsa.VerificationSummary_InputAttestation{Uri: a.URI, Digest: d})
-	}
 	m, err := protoToMap(pred)
 	if err != nil {
 		return nil, err

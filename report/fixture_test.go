@@ -30,25 +30,25 @@ func sampleTree() *diff.Summary {
 			"-000000f0: 4743 4320 3a20 2844 6562 6961 6e20 3132  GCC : (Debian 12\n" +
 			"+000000f0: 4743 4320 3a20 2844 6562 6961 6e20 3133  GCC : (Debian 13\n" +
 			" 00000100: 2e32 2e30 2d31 3429 2031 322e 322e 3000  .2.0-14) 12.2.0.\n",
-		Causes: []string{"build-path"},
+		Causes: []diff.CauseID{"build-path"},
 	}
 	readme := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/BUILDINFO",
 		Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/BUILDINFO",
 		Format:  "text", Kind: diff.KindContent, Size1: 58, Size2: 58,
 		Unified: "--- a/hello-1.0/BUILDINFO\n+++ b/hello-1.0/BUILDINFO\n@@ -1,3 +1,3 @@\n name: hello\n-built: 2023-11-14T22:13:20Z | <b>x</b>\n+built: 2024-05-01T09:00:00Z | <b>x</b>\n path: /src\n",
-		Causes:  []string{"timestamps"},
+		Causes:  []diff.CauseID{"timestamps"},
 	}
 	mode := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/share/doc",
 		Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/share/doc",
 		Kind:    diff.KindMetadata, Comments: []string{"mode 0644 → 0755", "mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
-		Causes: []string{"timestamps", "file-mode"},
+		Causes: []diff.CauseID{"timestamps", "file-mode"},
 	}
 	order := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar", Source2: "rebuilt.tar.gz/rebuilt.tar",
 		Kind: diff.KindOrder, Comments: []string{"entries in a different order: hello-1.0/bin before hello-1.0/share"},
-		Causes: []string{"file-order"},
+		Causes: []diff.CauseID{"file-order"},
 	}
 	added := &diff.Node{Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/.buildstamp", Kind: diff.KindAdded, Size2: 11}
 	removed := &diff.Node{Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/LICENSE", Kind: diff.KindRemoved, Size1: 1067}
@@ -74,6 +74,21 @@ func sampleTree() *diff.Summary {
 		},
 		Limits: []string{"stopped comparing share/ after 10000 members"},
 	}
+}
+
+// mtimeOnly are n members of the sample tar that differ only in mtime.
+func mtimeOnly(n int) []*diff.Node {
+	var out []*diff.Node
+	for i := range n {
+		name := fmt.Sprintf("hello-1.0/share/man/page%d", i)
+		out = append(out, &diff.Node{
+			Source1: "hello-1.0.tar.gz/hello-1.0.tar/" + name, Source2: "rebuilt.tar.gz/rebuilt.tar/" + name,
+			Kind: diff.KindMetadata, Comments: []string{"mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
+			Unified: "@@ -1 +1 @@\n-drwxr-xr-x root/root 0 2023-11-14 22:13 " + name + "\n+drwxr-xr-x root/root 0 2024-05-01 09:00 " + name + "\n",
+			Causes:  []diff.CauseID{diff.CauseTimestamps},
+		})
+	}
+	return out
 }
 
 // sampleResult is a complete result of the given verdict.
@@ -107,7 +122,9 @@ func sampleResult(v Verdict) *Result {
 			{Phase: "build", Duration: 10 * time.Second},
 			{Phase: "compare", Duration: 1100 * time.Millisecond},
 		},
-		BuildLog: "/var/cache/reprove/logs/hello-1.0.log",
+		BuildLog:     "/var/cache/reprove/logs/hello-1.0.log",
+		BuildScript:  "set -e\nmake dist\n",
+		BuildLogTail: []string{"cc -O2 -o hello hello.c", "tar czf hello-1.0.tar.gz hello-1.0"},
 		Sandbox: &Sandbox{
 			Limits: Limits{Timeout: 30 * time.Minute, Memory: 4 << 30, Pids: 4096, Disk: 16 << 30, DiskMethod: "watch",
 				NotEnforced: []NotEnforced{{Limit: "memory", Reason: "the host uses cgroup v1"}}},
@@ -128,6 +145,8 @@ func sampleResult(v Verdict) *Result {
 	case Error:
 		res.Rebuilt = nil
 		res.Error = "building hello-1.0: script exited with status 2\nmake: *** [Makefile:3: dist] Error 2"
+		res.ErrorClass = "build"
+		res.BuildLogTail = []string{"cc -O2 -o hello hello.c", "make: *** [Makefile:3: dist] Error 2"}
 		res.Timings = res.Timings[:2]
 	}
 	return res
@@ -145,7 +164,7 @@ func bigResult(nodes, lines int) *Result {
 	for i := 0; i < nodes; i++ {
 		kids = append(kids, &diff.Node{
 			Source1: fmt.Sprintf("big.tar/f%04d.txt", i), Source2: fmt.Sprintf("big.tar/f%04d.txt", i),
-			Format: "text", Kind: diff.KindContent, Unified: b.String(), Causes: []string{"timestamps"},
+			Format: "text", Kind: diff.KindContent, Unified: b.String(), Causes: []diff.CauseID{"timestamps"},
 		})
 	}
 	res.Diff.Root = &diff.Node{Source1: "big.tar", Source2: "big.tar", Format: "tar", Kind: diff.KindContainer, Details: kids}

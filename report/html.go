@@ -20,8 +20,10 @@ const (
 	htmlMaxDiffLines = 2000
 	htmlMaxNodes     = 5000
 	htmlMaxMembers   = 8
-	htmlOpenNodes    = 60  // open the first level of the tree when it is this small
 	intralineMax     = 400 // longest line whose changed characters are marked
+	// metaGroupMin metadata-only members of one container are shown as
+	// one table rather than one node each.
+	metaGroupMin = 3
 )
 
 var (
@@ -52,6 +54,8 @@ type htmlPage struct {
 	Facts                                                         []htmlFact
 	Causes                                                        []htmlCause
 	Normalizations, Limits, Environment                           []string
+	BuildScript                                                   string
+	BuildLogTail                                                  []string
 	Inputs                                                        []Input
 	Root                                                          *htmlNode
 	TotalNodes, HiddenNodes                                       int
@@ -74,13 +78,31 @@ type htmlNode struct {
 	Causes, Comments                  []string
 	Bodies                            []htmlBody
 	Children                          []*htmlNode
-	Open, Expandable                  bool
+	// Meta groups the members that differ only in metadata (mtime,
+	// mode, owner), one table row each.
+	Meta       []htmlMetaRow
+	Expandable bool
+}
+
+type htmlMetaRow struct {
+	ID, Label string
+	Changes   []string
+	Causes    []string
 }
 
 type htmlBody struct {
 	Tag     string // "unified" or "hex"
 	Lines   []htmlLine
+	Side    []htmlSideRow // a unified diff side by side
 	Dropped int
+}
+
+// htmlSideRow is one row of a side-by-side diff: a hunk header spans both
+// columns; otherwise the left (published) and right (rebuilt) lines, either
+// empty where the other side added or removed.
+type htmlSideRow struct {
+	Hunk        string
+	Left, Right *htmlLine
 }
 
 type htmlLine struct {
@@ -120,6 +142,8 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 		CSS:          template.CSS(htmlCSS),
 		JS:           template.JS(htmlJS),
 		Environment:  res.Environment,
+		BuildScript:  res.BuildScript,
+		BuildLogTail: res.BuildLogTail,
 	}
 	switch res.Verdict {
 	case Reproducible:
@@ -188,7 +212,7 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 	}
 
 	for _, c := range res.RankedCauses() {
-		hc := htmlCause{ID: c.ID, Title: c.Title, Fix: c.Fix, Weight: c.Weight,
+		hc := htmlCause{ID: string(c.ID), Title: c.Title, Fix: c.Fix, Weight: c.Weight,
 			WeightUnit: plural(c.Weight, "difference", "differences"), Members: c.Members}
 		if len(hc.Members) > htmlMaxMembers {
 			hc.MoreMembers = len(hc.Members) - htmlMaxMembers
@@ -203,7 +227,6 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 			b := &htmlTreeBuilder{maxLines: limit(opts.MaxDiffLines, htmlMaxDiffLines),
 				maxNodes: limit(opts.MaxNodes, htmlMaxNodes), left: left, right: right}
 			walkNodes(res.Diff.Root, nil, 0, func(*diff.Node, *diff.Node, int) bool { p.TotalNodes++; return true })
-			b.openFirst = p.TotalNodes <= htmlOpenNodes
 			p.Root = b.build(res.Diff.Root, nil, 0)
 			p.HiddenNodes = p.TotalNodes - b.shown
 		}
@@ -215,10 +238,11 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 type htmlTreeBuilder struct {
 	maxLines, maxNodes int
 	left, right        string
-	openFirst          bool
 	shown              int
 }
 
+// build makes the node for n and its details. Every node is open, so each
+// changed line shows without a click (and in print); folding stays.
 func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 	b.shown++
 	hn := &htmlNode{
@@ -226,9 +250,8 @@ func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 		Label:     nodeLabel(n, parent),
 		Kind:      string(n.Kind),
 		KindLabel: kindLabel(n, b.left, b.right),
-		Causes:    n.Causes,
+		Causes:    causeNames(n),
 		Comments:  n.Comments,
-		Open:      depth == 0 || (depth == 1 && b.openFirst),
 	}
 	var facts []string
 	if n.Format != "" {
@@ -243,16 +266,121 @@ func (b *htmlTreeBuilder) build(n, parent *diff.Node, depth int) *htmlNode {
 		if len(lines) == 0 {
 			continue
 		}
-		hn.Bodies = append(hn.Bodies, htmlBody{Tag: body.tag, Lines: highlight(lines), Dropped: dropped})
+		hb := htmlBody{Tag: body.tag, Lines: highlight(lines), Dropped: dropped}
+		if body.tag == "unified" {
+			hb.Side = sideBySide(hb.Lines)
+		}
+		hn.Bodies = append(hn.Bodies, hb)
 	}
+	grouped := metadataOnly(n.Details)
 	for _, c := range n.Details {
 		if b.maxNodes >= 0 && b.shown >= b.maxNodes {
 			break
 		}
+		if grouped[c] {
+			b.shown++
+			hn.Meta = append(hn.Meta, htmlMetaRow{ID: fmt.Sprintf("n-%d", b.shown), Label: nodeLabel(c, n), Changes: metaChanges(c), Causes: causeNames(c)})
+			continue
+		}
 		hn.Children = append(hn.Children, b.build(c, n, depth+1))
 	}
-	hn.Expandable = len(hn.Bodies) > 0 || len(hn.Comments) > 0 || len(hn.Children) > 0
+	hn.Expandable = len(hn.Bodies) > 0 || len(hn.Comments) > 0 || len(hn.Children) > 0 || len(hn.Meta) > 0
 	return hn
+}
+
+// metadataOnly picks the details that differ only in metadata and have no
+// details of their own, when there are at least metaGroupMin of them.
+func metadataOnly(details []*diff.Node) map[*diff.Node]bool {
+	var meta []*diff.Node
+	for _, c := range details {
+		if c.Kind == diff.KindMetadata && len(c.Details) == 0 && c.Hex == "" {
+			meta = append(meta, c)
+		}
+	}
+	if len(meta) < metaGroupMin {
+		return nil
+	}
+	set := make(map[*diff.Node]bool, len(meta))
+	for _, c := range meta {
+		set[c] = true
+	}
+	return set
+}
+
+// metaChanges says what changed in a metadata-only node: its comments, or
+// else the lines of its listing diff.
+func metaChanges(n *diff.Node) []string {
+	if len(n.Comments) > 0 {
+		return n.Comments
+	}
+	var out []string
+	for _, l := range strings.Split(n.Unified, "\n") {
+		if k := classifyLine(l); k == lineDel || k == lineAdd {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// sideBySide lays a unified diff out in two columns: context on both
+// sides, each removed line beside the added line that replaced it.
+func sideBySide(lines []htmlLine) []htmlSideRow {
+	var rows []htmlSideRow
+	for i := 0; i < len(lines); {
+		l := lines[i]
+		switch l.Class {
+		case "header":
+			i++
+		case "hunk", "more":
+			rows = append(rows, htmlSideRow{Hunk: lineText(l)})
+			i++
+		case "del", "add":
+			var dels, adds []htmlLine
+			for ; i < len(lines) && lines[i].Class == "del"; i++ {
+				dels = append(dels, unsign(lines[i]))
+			}
+			for ; i < len(lines) && lines[i].Class == "add"; i++ {
+				adds = append(adds, unsign(lines[i]))
+			}
+			for k := 0; k < max(len(dels), len(adds)); k++ {
+				var r htmlSideRow
+				if k < len(dels) {
+					r.Left = &dels[k]
+				}
+				if k < len(adds) {
+					r.Right = &adds[k]
+				}
+				rows = append(rows, r)
+			}
+		default:
+			c := unsign(l)
+			rows = append(rows, htmlSideRow{Left: &c, Right: &c})
+			i++
+		}
+	}
+	return rows
+}
+
+func lineText(l htmlLine) string {
+	var b strings.Builder
+	for _, s := range l.Segs {
+		b.WriteString(s.Text)
+	}
+	return b.String()
+}
+
+// unsign drops a diff line's leading "-", "+" or " ".
+func unsign(l htmlLine) htmlLine {
+	segs := append([]htmlSeg(nil), l.Segs...)
+	for i := range segs {
+		if segs[i].Text == "" {
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(segs[i].Text)
+		segs[i].Text = segs[i].Text[size:]
+		break
+	}
+	return htmlLine{Class: l.Class, Segs: segs}
 }
 
 // highlight classifies diff lines and, where a run of removed lines is

@@ -7,6 +7,16 @@
   if (e) e.addEventListener("click", function(){ all(true); });
   var c = document.getElementById("collapse-all");
   if (c) c.addEventListener("click", function(){ all(false); });
+  // Text diffs side by side, or unified (the default, and in print).
+  var s = document.getElementById("side-by-side");
+  if (s) s.addEventListener("click", function(){
+    var on = document.body.classList.toggle("sbs");
+    s.setAttribute("aria-pressed", on ? "true" : "false");
+  });
+  // Printing shows everything, whatever was folded.
+  window.addEventListener("beforeprint", function(){
+    document.querySelectorAll("details").forEach(function(d){ d.open = true; });
+  });
   // Opening a link to a node (#n-12) opens the nodes around it.
   function reveal(){
     if (!location.hash) return;

@@ -125,39 +125,56 @@ func chromium(t *testing.T) context.Context {
 	return bctx
 }
 
-// TestHTMLInChromium loads the page in headless Chromium: the verdict shows,
-// a collapsed tree node expands on a click, the page fits a phone's width,
-// and screenshots are saved for a person to look at.
-func TestHTMLInChromium(t *testing.T) {
-	ctx := chromium(t)
-	dir := t.TempDir()
+// writePage renders res to DIR/report.html (REPROVE_SCREENSHOT_DIR keeps it).
+func writePage(t *testing.T, res *Result) (dir, page string) {
+	t.Helper()
+	dir = t.TempDir()
 	if keep := os.Getenv("REPROVE_SCREENSHOT_DIR"); keep != "" {
 		dir = keep
 	}
-	page := filepath.Join(dir, "report.html")
+	page = filepath.Join(dir, "report.html")
 	f, err := os.Create(page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := RenderHTML(f, sampleResult(NotReproducible), RenderOptions{}); err != nil {
+	if err := RenderHTML(f, res, RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return dir, page
+}
 
-	const node = "#n-4" // hello-1.0/bin/hello, inside the tar: collapsed at first
+// TestHTMLInChromium loads the page in headless Chromium: the verdict shows,
+// every changed line is visible without a click, a node still folds on a
+// click, text diffs go side by side and back, the page fits a phone's
+// width, and screenshots are saved for a person to look at.
+func TestHTMLInChromium(t *testing.T) {
+	ctx := chromium(t)
+	dir, page := writePage(t, sampleResult(NotReproducible))
+
+	const node = "#n-4" // hello-1.0/bin/hello, inside the tar
 	isOpen := chromedp.Evaluate[bool](`document.querySelector("` + node + `").open`)
 	diffShown := chromedp.Evaluate[bool](`document.querySelector("` + node + ` pre.diff").checkVisibility()`)
+	hiddenDiffs := chromedp.Evaluate[int](`[...document.querySelectorAll(".tree pre.diff")].filter(p => !p.checkVisibility()).length`)
+	changedShown := chromedp.Evaluate[bool](`[...document.querySelectorAll(".tree pre.unified .l.add")].some(l => l.checkVisibility() && l.textContent.includes("built: 2024-05-01T09:00:00Z"))`)
+	sbsShown := chromedp.Evaluate[bool](`[...document.querySelectorAll("table.sbs td.add")].some(l => l.checkVisibility() && l.textContent === "built: 2024-05-01T09:00:00Z | <b>x</b>")`)
 
 	do(t, ctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.ID("verdict")))
 	verdict := run(t, ctx, chromedp.Text(chromedp.ID("verdict")))
 	openBefore, leafVisibleBefore := run(t, ctx, isOpen), run(t, ctx, diffShown)
+	hidden, changed := run(t, ctx, hiddenDiffs), run(t, ctx, changedShown)
+	desktopPNG := run(t, ctx, chromedp.FullScreenshot(100))
 	do(t, ctx, chromedp.Click(chromedp.CSS(node+" > summary")))
 	openAfter, leafVisibleAfter := run(t, ctx, isOpen), run(t, ctx, diffShown)
-	desktopPNG := run(t, ctx, chromedp.FullScreenshot(100))
-	// Expand all (the page's own script, allowed by its CSP hash), then look
-	// at it as a phone would.
+	do(t, ctx, chromedp.Click(chromedp.ID("side-by-side")))
+	sbs, unifiedAfterToggle := run(t, ctx, sbsShown), run(t, ctx, changedShown)
+	do(t, ctx, chromedp.Click(chromedp.ID("side-by-side")))
+	sbsOff := run(t, ctx, sbsShown)
+	// Collapse, then expand all (the page's own script, allowed by its CSP
+	// hash), then look at it as a phone would.
+	do(t, ctx, chromedp.Click(chromedp.ID("collapse-all")))
 	do(t, ctx, chromedp.Click(chromedp.ID("expand-all")))
 	closed := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".tree details:not([open])").length`))
 	do(t, ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
@@ -167,11 +184,15 @@ func TestHTMLInChromium(t *testing.T) {
 	if want := "✗ not reproducible"; !strings.HasPrefix(strings.TrimSpace(verdict), want) {
 		t.Errorf("verdict text %q; want it to start with %q", verdict, want)
 	}
-	if openBefore || leafVisibleBefore {
-		t.Errorf("node %s open=%v diff visible=%v before the click; want collapsed", node, openBefore, leafVisibleBefore)
+	if !openBefore || !leafVisibleBefore || hidden != 0 || !changed {
+		t.Errorf("at load: node %s open=%v, its diff visible=%v, %d diffs hidden, changed line visible=%v; want every diff shown without a click",
+			node, openBefore, leafVisibleBefore, hidden, changed)
 	}
-	if !openAfter || !leafVisibleAfter {
-		t.Errorf("node %s open=%v diff visible=%v after the click; want expanded", node, openAfter, leafVisibleAfter)
+	if openAfter || leafVisibleAfter {
+		t.Errorf("node %s open=%v diff visible=%v after a click on it; want it folded", node, openAfter, leafVisibleAfter)
+	}
+	if !sbs || unifiedAfterToggle || sbsOff {
+		t.Errorf("side by side: changed line in the two-column table %v, unified still shown %v, table after toggling back %v", sbs, unifiedAfterToggle, sbsOff)
 	}
 	if overflow > 0 {
 		t.Errorf("on a 390px phone the page is %dpx wider than the screen", overflow)
@@ -188,6 +209,52 @@ func TestHTMLInChromium(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", dir)
+}
+
+// TestHTMLPrintsToPDF prints the page, after a reader folded the whole
+// tree, and finds in the PDF's text the changed line, the grouped
+// metadata changes, the build script and the end of the build log.
+func TestHTMLPrintsToPDF(t *testing.T) {
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftotext is not installed (Debian package poppler-utils); CI must run the print test")
+		}
+		t.Skip("pdftotext is not installed (Debian package poppler-utils)")
+	}
+	ctx := chromium(t)
+	res := sampleResult(NotReproducible)
+	res.Diff.Root.Details[0].Details = append(res.Diff.Root.Details[0].Details, mtimeOnly(5)...)
+	dir, page := writePage(t, res)
+	do(t, ctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.ID("verdict")))
+	do(t, ctx, chromedp.Click(chromedp.ID("collapse-all")))
+	if open := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".tree details[open]").length`)); open != 0 {
+		t.Fatalf("%d nodes still open after Collapse all", open)
+	}
+	pdf := run(t, ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+	file := filepath.Join(dir, "report.pdf")
+	if err := os.WriteFile(file, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-layout", file, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	text := string(out)
+	for _, want := range []string{
+		"+built: 2024-05-01T09:00:00Z | <b>x</b>", // the changed line
+		"-built: 2023-11-14T22:13:20Z | <b>x</b>", // and what it was
+		"6 members differ only in metadata",       // grouped: five mtimes and a mode
+		"page4",                                   // a grouped member
+		"mtime 2023-11-14 22:13:20 → 2024-05-01",  // what changed in it
+		"make dist",                          // the build script
+		"tar czf hello-1.0.tar.gz hello-1.0", // the build log's end
+		"SOURCE_DATE_EPOCH=1700000000",       // the environment
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the printed PDF lacks %q:\n%s", want, text)
+		}
+	}
 }
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {

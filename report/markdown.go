@@ -73,7 +73,7 @@ func RenderMarkdown(w io.Writer, res *Result, opts RenderOptions) error {
 	if causes := res.RankedCauses(); len(causes) > 0 {
 		ew.printf("#### Likely causes\n\n")
 		for i, c := range causes {
-			ew.printf("%d. **%s** (%s, %d %s)", i+1, mdText(c.Title), mdCode(c.ID), c.Weight, plural(c.Weight, "difference", "differences"))
+			ew.printf("%d. **%s** (%s, %d %s)", i+1, mdText(c.Title), mdCode(string(c.ID)), c.Weight, plural(c.Weight, "difference", "differences"))
 			if c.Fix != "" {
 				ew.printf("  \n   Fix: %s", mdText(c.Fix))
 			}
@@ -118,6 +118,10 @@ func RenderMarkdown(w io.Writer, res *Result, opts RenderOptions) error {
 		ew.printf("\n</details>\n\n")
 	}
 
+	if !res.IsDiff() {
+		renderMarkdownBuild(ew, res)
+	}
+
 	// The diff, collapsed.
 	if res.Diff != nil && res.Diff.Root != nil {
 		renderMarkdownDiff(ew, res, opts, left, right)
@@ -132,16 +136,59 @@ func RenderMarkdown(w io.Writer, res *Result, opts RenderOptions) error {
 	return nil
 }
 
+// renderMarkdownBuild shows the build script and the end of the build log,
+// open when the build is what failed.
+func renderMarkdownBuild(ew *errWriter, res *Result) {
+	if res.BuildScript != "" {
+		ew.printf("<details><summary>Build script</summary>\n\n%s\n</details>\n\n", mdFence("sh", res.BuildScript))
+	}
+	if n := len(res.BuildLogTail); n > 0 {
+		open := ""
+		if res.Verdict == Error {
+			open = " open"
+		}
+		ew.printf("<details%s><summary>Build log, last %d %s</summary>\n\n%s\n</details>\n\n", open, n, plural(n, "line", "lines"),
+			mdFence("text", strings.Join(res.BuildLogTail, "\n")))
+	}
+}
+
+// mdMetaTable lists members that differ only in metadata, one row each.
+func mdMetaTable(parent *diff.Node, members []*diff.Node) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d members differ only in metadata:\n\n| Member | What changed | Cause |\n|---|---|---|\n", len(members))
+	for _, m := range members {
+		var causes []string
+		for _, c := range m.Causes {
+			causes = append(causes, mdCode(string(c)))
+		}
+		var changes []string
+		for _, c := range metaChanges(m) {
+			changes = append(changes, mdText(c))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(mdCode(nodeLabel(m, parent))), mdCell(strings.Join(changes, "<br>")), mdCell(strings.Join(causes, ", ")))
+	}
+	return b.String() + "\n"
+}
+
 func renderMarkdownDiff(ew *errWriter, res *Result, opts RenderOptions, left, right string) {
 	maxLines := limit(opts.MaxDiffLines, mdMaxDiffLines)
 	maxNodes := limit(opts.MaxNodes, mdMaxNodes)
 	var b strings.Builder
 	shown, total := 0, 0
 	full := false
+	grouped := map[*diff.Node]bool{}
 	walkNodes(res.Diff.Root, nil, 0, func(n, _ *diff.Node, depth int) bool {
 		total++
-		if full || (maxNodes >= 0 && shown >= maxNodes) {
+		if full || grouped[n] || (maxNodes >= 0 && shown >= maxNodes) {
 			return true
+		}
+		meta := metadataOnly(n.Details)
+		var members []*diff.Node
+		for _, c := range n.Details {
+			if meta[c] {
+				grouped[c] = true
+				members = append(members, c)
+			}
 		}
 		var nb strings.Builder
 		facts := []string{}
@@ -155,7 +202,7 @@ func renderMarkdownDiff(ew *errWriter, res *Result, opts RenderOptions, left, ri
 		if len(n.Causes) > 0 {
 			var ids []string
 			for _, c := range n.Causes {
-				ids = append(ids, mdCode(c))
+				ids = append(ids, mdCode(string(c)))
 			}
 			facts = append(facts, "cause "+strings.Join(ids, ", "))
 		}
@@ -173,6 +220,9 @@ func renderMarkdownDiff(ew *errWriter, res *Result, opts RenderOptions, left, ri
 				text += fmt.Sprintf("\n… %d more %s", dropped, plural(dropped, "line", "lines"))
 			}
 			nb.WriteString(mdFence("diff", text))
+		}
+		if len(members) > 0 {
+			nb.WriteString("\n" + mdMetaTable(n, members))
 		}
 		nb.WriteString("\n")
 		if mdMaxDiffBytes > 0 && b.Len()+nb.Len() > mdMaxDiffBytes && shown > 0 {

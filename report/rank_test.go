@@ -17,7 +17,7 @@ func TestRankedCausesKeepEngineOrder(t *testing.T) {
 	}}}
 	var got []string
 	for _, c := range res.RankedCauses() {
-		got = append(got, c.ID)
+		got = append(got, string(c.ID))
 	}
 	if d := cmp.Diff([]string{"go-vcs-modified", "build-id"}, got); d != "" {
 		t.Errorf("RankedCauses order (-want +got):\n%s", d)

@@ -123,6 +123,12 @@ func TestTextVerdictLines(t *testing.T) {
 	}
 	out := renderString(t, FormatText, sampleResult(Error), RenderOptions{})
 	mustContain(t, "error text", out, "  make: *** [Makefile:3: dist] Error 2")
+	// Each line of the error once: the headline has the first.
+	for _, l := range []string{"script exited with status 2", "make: *** [Makefile:3: dist] Error 2"} {
+		if n := strings.Count(out, l); n != 1 {
+			t.Errorf("error text shows %q %d times, want once:\n%s", l, n, out)
+		}
+	}
 }
 
 // TestTextColor checks color is forced on or off per call, whatever the
@@ -292,12 +298,53 @@ func TestMarkdown(t *testing.T) {
 		"</details>",
 		"<sub>reprove v0.3.0</sub>",
 	)
-	// Every <details> is closed, and every fence is closed.
-	if o, c := strings.Count(out, "<details>"), strings.Count(out, "</details>"); o != c || o != 2 {
-		t.Errorf("<details> opened %d closed %d times; want 2 each", o, c)
+	// Every <details> is closed (inputs, build script, build log, diff),
+	// and every fence is closed.
+	if o, c := strings.Count(out, "<details>"), strings.Count(out, "</details>"); o != c || o != 4 {
+		t.Errorf("<details> opened %d closed %d times; want 4 each", o, c)
 	}
 	if n := strings.Count(out, "```"); n%2 != 0 {
 		t.Errorf("odd number (%d) of code fences", n)
+	}
+}
+
+// TestBuildAndMetadataInReports: the HTML and Markdown reports carry the
+// build script and the end of the build log, and members that differ only
+// in metadata are one table, not one node each.
+func TestBuildAndMetadataInReports(t *testing.T) {
+	res := sampleResult(NotReproducible)
+	tar := res.Diff.Root.Details[0]
+	tar.Details = append(tar.Details, mtimeOnly(8)...)
+	md := renderString(t, FormatMarkdown, res, RenderOptions{})
+	mustContain(t, "markdown", md,
+		"<details><summary>Build script</summary>\n\n```sh\nset -e\nmake dist\n```",
+		"<details><summary>Build log, last 2 lines</summary>\n\n```text\ncc -O2 -o hello hello.c\ntar czf hello-1.0.tar.gz hello-1.0\n```",
+		"9 members differ only in metadata:\n\n| Member | What changed | Cause |\n|---|---|---|\n",
+		"| `hello-1.0/share/man/page7` | mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00 | `timestamps` |",
+	)
+	if n := strings.Count(md, "**`hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/share/man/page"); n != 0 {
+		t.Errorf("markdown: %d grouped members also shown as nodes", n)
+	}
+	html := renderString(t, FormatHTML, res, RenderOptions{})
+	mustContain(t, "html", html,
+		`<details class="env" id="build-script" open><summary>Build script</summary>`+"\n"+`<pre class="diff">set -e`+"\n"+`make dist`,
+		`<details class="env" id="build-log" open><summary>Build log, last 2 lines</summary>`,
+		`<span class="l">tar czf hello-1.0.tar.gz hello-1.0</span>`,
+		`<table class="meta"><caption>9 members differ only in metadata</caption>`,
+		`<td class="path">hello-1.0/share/man/page7</td><td>mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00</td>`,
+	)
+	if n := strings.Count(html, `<span class="path">hello-1.0/share/man/page`); n != 0 {
+		t.Errorf("html: %d grouped members also shown as nodes", n)
+	}
+	// Two metadata-only members stay nodes.
+	few := sampleResult(NotReproducible)
+	few.Diff.Root.Details[0].Details = append(few.Diff.Root.Details[0].Details, mtimeOnly(1)...)
+	if out := renderString(t, FormatHTML, few, RenderOptions{}); strings.Contains(out, `class="meta"`) {
+		t.Error("html: two metadata-only members were grouped")
+	}
+	// An error result opens the log: it is what the reader needs.
+	if out := renderString(t, FormatMarkdown, sampleResult(Error), RenderOptions{}); !strings.Contains(out, "<details open><summary>Build log, last 2 lines</summary>") {
+		t.Error("markdown: the build log of a failed build is not open")
 	}
 }
 

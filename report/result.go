@@ -26,36 +26,37 @@ const (
 	Error Verdict = "error"
 )
 
-// ExitCode is the process exit code that goes with a verdict.
-func (v Verdict) ExitCode() int {
-	switch v {
-	case Reproducible, ReproducibleAfterNormalization:
-		return 0
-	case NotReproducible:
-		return 1
-	default:
-		return 3
-	}
-}
+// LogTailLines is how many of the build log's last lines a Result keeps.
+const LogTailLines = 100
 
 // Result is everything one verification found. Every renderer reads it.
 type Result struct {
-	SchemaVersion string    `json:"schemaVersion"`
-	Tool          Tool      `json:"tool"`
-	Name          string    `json:"name"`
-	Manifest      Manifest  `json:"manifest"`
-	Verdict       Verdict   `json:"verdict"`
-	Error         string    `json:"error,omitempty"` // set when Verdict is Error
-	Artifact      Artifact  `json:"artifact"`
-	Rebuilt       *File     `json:"rebuilt,omitempty"` // the rebuild's output, compared with Artifact
-	Inputs        []Input   `json:"inputs"`            // every declared source and dependency
-	Builder       Builder   `json:"builder"`
-	Backend       string    `json:"backend"`
-	Environment   []string  `json:"environment"` // KEY=VALUE the build saw, sorted
-	StartedAt     time.Time `json:"startedAt"`
-	FinishedAt    time.Time `json:"finishedAt"`
-	Timings       []Timing  `json:"timings"`
-	BuildLog      string    `json:"buildLog,omitempty"` // path of the kept build log
+	SchemaVersion string   `json:"schemaVersion"`
+	Tool          Tool     `json:"tool"`
+	Name          string   `json:"name"`
+	Manifest      Manifest `json:"manifest"`
+	Verdict       Verdict  `json:"verdict"`
+	Error         string   `json:"error,omitempty"` // set when Verdict is Error
+	// ErrorClass says what kind of failure an Error verdict is: "usage" or
+	// "input" (how reprove was called, what it was given) or "fetch",
+	// "build" or "compare" (the check could not be made). The exit code
+	// follows from it.
+	ErrorClass  string    `json:"errorClass,omitempty"`
+	Artifact    Artifact  `json:"artifact"`
+	Rebuilt     *File     `json:"rebuilt,omitempty"` // the rebuild's output, compared with Artifact
+	Inputs      []Input   `json:"inputs"`            // every declared source and dependency
+	Builder     Builder   `json:"builder"`
+	Backend     string    `json:"backend"`
+	Environment []string  `json:"environment"` // KEY=VALUE the build saw, sorted
+	StartedAt   time.Time `json:"startedAt"`
+	FinishedAt  time.Time `json:"finishedAt"`
+	Timings     []Timing  `json:"timings"`
+	BuildLog    string    `json:"buildLog,omitempty"` // path of the kept build log
+	// BuildScript is the script the build ran, as the manifest declares it.
+	BuildScript string `json:"buildScript,omitempty"`
+	// BuildLogTail is the end of the build log (at most LogTailLines
+	// lines), for reports read where the log is not.
+	BuildLogTail []string `json:"buildLogTail,omitempty"`
 	// Sandbox is what the build ran under: its limits, which of them this
 	// host could not enforce, how much log was dropped, and the cache
 	// entries found damaged and set aside. Nil when no build ran.
@@ -67,9 +68,6 @@ type Result struct {
 	// Mode says what produced the result: ModeVerify (also when empty) for a
 	// rebuild, ModeDiff for a plain comparison of two files.
 	Mode Mode `json:"mode,omitempty"`
-	// InputAttestations are attestations the run relied on, such as the SLSA
-	// provenance a manifest was imported from.
-	InputAttestations []Ref `json:"inputAttestations,omitempty"`
 	// Offline says the run used only the cache (--offline): the artifact
 	// was not read from its URI again.
 	Offline bool `json:"offline,omitempty"`
@@ -87,12 +85,6 @@ const (
 	// ModeDiff is a comparison of two given files, with no rebuild.
 	ModeDiff Mode = "diff"
 )
-
-// Ref points at a document by location and digest.
-type Ref struct {
-	URI    string `json:"uri"`
-	Digest string `json:"digest"` // sha256:…
-}
 
 // Tool names the verifier.
 type Tool struct {
@@ -138,6 +130,9 @@ type Input struct {
 	Digest string `json:"digest,omitempty"` // sha256:… of the fetched bytes or tree
 	Rev    string `json:"rev,omitempty"`    // commit id for git sources
 	Dest   string `json:"dest"`             // where the build saw it
+	// Fetched says the input was fetched and verified in this run; an
+	// error result shows how far fetching got.
+	Fetched bool `json:"fetched,omitempty"`
 }
 
 // Builder is the image the rebuild ran in.

@@ -18,9 +18,8 @@ func producedResults() map[string]*Result {
 	}
 	withExtras := sampleResult(Reproducible)
 	withExtras.Adapter = &Adapter{Name: "go", Tried: []string{"go1.23.1", "go1.23.2"}, Matched: "go1.23.2", Notes: []string{"toolchain from buildinfo"}}
-	withExtras.InputAttestations = []Ref{{URI: "https://example.org/hello.intoto.jsonl", Digest: srcDigest}}
 	withExtras.Artifact.Member = "hello-1.0/bin/hello"
-	m["with adapter and attestations"] = withExtras
+	m["with adapter"] = withExtras
 	m["big"] = bigResult(5, 10)
 	m["diff"] = ForDiff("a.tar", "b.tar", sampleTree())
 	m["diff identical"] = ForDiff("a.tar", "b.tar", &diff.Summary{Identical: true, Equivalent: true})
@@ -61,6 +60,8 @@ func TestSchemaRejects(t *testing.T) {
 		"bad time":              func(m map[string]any) { m["startedAt"] = "yesterday" },
 		"bad env":               func(m map[string]any) { m["environment"] = []any{"NOEQUALS"} },
 		"bad mode":              func(m map[string]any) { m["mode"] = "rebuild" },
+		"bad error class":       func(m map[string]any) { m["errorClass"] = "oops" },
+		"too long a log tail":   func(m map[string]any) { m["buildLogTail"] = strings.Split(strings.Repeat("x\n", 100)+"x", "\n") },
 		"cause without title": func(m map[string]any) {
 			delete(m["diff"].(map[string]any)["causes"].([]any)[0].(map[string]any), "title")
 		},

@@ -190,3 +190,12 @@ func (r *Result) timingLine() string {
 	}
 	return s
 }
+
+// causeNames lists a node's cause IDs as strings, for renderers.
+func causeNames(n *diff.Node) []string {
+	out := make([]string, 0, len(n.Causes))
+	for _, c := range n.Causes {
+		out = append(out, string(c))
+	}
+	return out
+}

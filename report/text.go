@@ -67,8 +67,11 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 		c = p.fail
 	}
 	ew.printf("%s\n", c.Sprint(mark+" "+termSafe(res.Headline())))
-	if res.Verdict == Error && strings.Contains(strings.TrimSpace(res.Error), "\n") {
-		for _, l := range strings.Split(strings.TrimSpace(res.Error), "\n") {
+	if res.Verdict == Error {
+		// The headline has the error's first line; the rest (a log's
+		// tail) follows, each line once.
+		lines := strings.Split(strings.TrimSpace(res.Error), "\n")
+		for _, l := range lines[1:] {
 			ew.printf("  %s\n", termSafe(l))
 		}
 	}
@@ -108,7 +111,7 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 		ew.printf("\n%s\n", p.bold.Sprint("Likely causes, most explaining first:"))
 		for i, cs := range causes {
 			ew.printf("  %d. %s  %s\n", i+1, p.bold.Sprint(termSafe(cs.Title)),
-				p.dim.Sprintf("[%s, %d %s]", termSafe(cs.ID), cs.Weight, plural(cs.Weight, "difference", "differences")))
+				p.dim.Sprintf("[%s, %d %s]", termSafe(string(cs.ID)), cs.Weight, plural(cs.Weight, "difference", "differences")))
 			if cs.Fix != "" {
 				ew.printf("     fix: %s\n", termSafe(cs.Fix))
 			}
@@ -120,6 +123,12 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 	if res.Diff != nil {
 		if len(res.Diff.Normalizations) > 0 {
 			ew.printf("\n%s %s\n", p.bold.Sprint("Normalizations that changed bytes:"), termSafe(strings.Join(res.Diff.Normalizations, ", ")))
+			for _, h := range res.Diff.NormalizedAt {
+				ew.printf("  %s at %s\n", termSafe(h.Pass), termSafe(memberList(h.Paths, textMaxMembers)))
+			}
+		}
+		for _, w := range res.Diff.Warnings {
+			ew.printf("%s %s\n", p.bold.Sprint("Warning:"), termSafe(w))
 		}
 		if len(res.Diff.Limits) > 0 {
 			ew.printf("\n")
@@ -269,9 +278,12 @@ func renderTextTree(ew *errWriter, res *Result, p palette, opts RenderOptions) {
 		}
 		line += "  " + p.kind.Sprint(termSafe("["+strings.Join(facts, ", ")+"]"))
 		if len(n.Causes) > 0 {
-			line += "  " + p.dim.Sprint(termSafe("cause: "+strings.Join(n.Causes, ", ")))
+			line += "  " + p.dim.Sprint(termSafe("cause: "+strings.Join(causeNames(n), ", ")))
 		}
 		ew.printf("%s\n", line)
+		for _, e := range n.Evidence {
+			ew.printf("%s  %s\n", ind, p.dim.Sprint(termSafe("# "+string(e.Cause)+": "+e.Text)))
+		}
 		for _, cm := range n.Comments {
 			ew.printf("%s  %s\n", ind, p.dim.Sprint(termSafe("# "+cm)))
 		}

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
-reprove_setup diffoscope-minimal time
+reprove_setup diffoscope-minimal time squashfs-tools genisoimage python3-rpm  # the last three let diffoscope see inside squashfs, ISO and RPM pairs
 what=${1:-all}
 runs=${RUNS:-10}
 

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# bench_diff.sh: reprove's diff engine against Debian's diffoscope on the
-# pairs of issue 3, each under /usr/bin/time -v; prints wall time and peak
-# RSS with ratios, and `openssl dgst -sha256` on both identical files.
+# bench_diff.sh: reprove's diff engine against Debian's diffoscope.
+#
+#   scripts/bench_diff.sh          # both parts
+#   scripts/bench_diff.sh speed    # the pairs of issue 3, each under /usr/bin/time -v:
+#                                  # wall time and peak RSS with ratios, and
+#                                  # `openssl dgst -sha256` on both identical files
+#   scripts/bench_diff.sh agree    # the corpus of issue 15 (one pair per format and
+#                                  # cause, gen-diff-corpus): same verdict? same set of
+#                                  # differing members (diff-members)?
 #
 # Env: BENCH_DIR (default a fresh dir under /tmp; removed afterwards),
 #      IDENTICAL_MIB (default 1024), DIFFOSCOPE_TIMEOUT seconds (default 600).
 # Needs: go, diffoscope (apt: diffoscope-minimal), time, openssl, xz-utils.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-all}
 
 IDENTICAL_MIB=${IDENTICAL_MIB:-1024}
 DIFFOSCOPE_TIMEOUT=${DIFFOSCOPE_TIMEOUT:-600}
 for tool in diffoscope /usr/bin/time openssl go; do
-  command -v "$tool" >/dev/null || { echo "bench_diff.sh: $tool is missing (apt-get install -y diffoscope-minimal time openssl)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "bench_diff.sh: $tool is missing (scripts/bench.sh installs it: diffoscope-minimal time openssl squashfs-tools genisoimage python3-rpm)" >&2; exit 2; }
 done
 
 work=${BENCH_DIR:-$(mktemp -d /tmp/reprove-bench-diff.XXXXXX)}
@@ -32,6 +39,62 @@ else
   which_reprove="diff/internal/cmd/reprove-diff"
 fi
 go build -o "$bin/gen" ./diff/internal/cmd/gen-bench-pairs
+go build -o "$bin/gen-corpus" ./diff/internal/cmd/gen-diff-corpus
+go build -o "$bin/diff-members" ./diff/internal/cmd/diff-members
+
+# agree: for each corpus pair, both tools' verdicts (exit codes) and sets
+# of differing members; a line per pair, then the counts.
+agree() {
+  local corpus=$work/corpus same_verdict=0 same_members=0 total=0 archives=0 name a b rc dc rm dm
+  "$bin/gen-corpus" "$corpus"
+  # The same images made by Debian's tools, when installed (bench.sh installs them).
+  local s
+  for s in a b; do
+    mkdir -p "$work/img-$s/etc" "$corpus/iso9660-genisoimage" "$corpus/squashfs-mksquashfs"
+    echo "version $s" >"$work/img-$s/etc/motd"
+    touch -d @1700000000 "$work/img-$s/etc/motd" "$work/img-$s/etc" "$work/img-$s"
+    if command -v genisoimage >/dev/null; then
+      genisoimage -quiet -R -V CDROM -o "$corpus/iso9660-genisoimage/$s.iso" "$work/img-$s"
+      touch "$corpus/iso9660-genisoimage/ARCHIVE"
+    fi
+    if command -v mksquashfs >/dev/null; then
+      mksquashfs "$work/img-$s" "$corpus/squashfs-mksquashfs/$s.sqfs" -quiet -noappend -all-time 1700000000 -mkfs-time 1700000000 >/dev/null
+      touch "$corpus/squashfs-mksquashfs/ARCHIVE"
+    fi
+  done
+  printf '\n%-28s %8s %8s  %s\n' "pair" "reprove" "diffosc" "differing members"
+  for d in "$corpus"/*/; do
+    name=$(basename "$d")
+    a=$(ls "$d"a* | head -1); b=$(ls "$d"b* | head -1)
+    if [ ! -e "$d/ARCHIVE" ]; then
+      rc=0; "$bin/reprove" diff --format json --output /dev/null "$a" "$b" >/dev/null 2>&1 || rc=$?
+      dc=0; timeout "$DIFFOSCOPE_TIMEOUT" diffoscope "$a" "$b" >/dev/null 2>&1 || dc=$?
+      total=$((total + 1)); [ "$rc" = "$dc" ] && same_verdict=$((same_verdict + 1))
+      printf '%-28s %8s %8s  (not an archive)\n' "$name" "$rc" "$dc"
+      continue
+    fi
+    archives=$((archives + 1))
+    rc=0; "$bin/reprove" diff --format diffoscope-json --output "$work/r.json" "$a" "$b" >/dev/null 2>&1 || rc=$?
+    dc=0; timeout "$DIFFOSCOPE_TIMEOUT" diffoscope --json "$work/d.json" "$a" "$b" >/dev/null 2>&1 || dc=$?
+    [ "$dc" = 0 ] && : >"$work/d.json"
+    [ "$rc" = 0 ] && : >"$work/r.json"
+    rm=$("$bin/diff-members" "$work/r.json" | tr '\n' ' ')
+    dm=$("$bin/diff-members" "$work/d.json" | tr '\n' ' ')
+    total=$((total + 1))
+    [ "$rc" = "$dc" ] && same_verdict=$((same_verdict + 1))
+    if [ "$rm" = "$dm" ]; then
+      same_members=$((same_members + 1))
+      printf '%-28s %8s %8s  same: %s\n' "$name" "$rc" "$dc" "${rm:-(none)}"
+    else
+      printf '%-28s %8s %8s  reprove: %s| diffoscope: %s\n' "$name" "$rc" "$dc" "${rm:-(none) }" "${dm:-(none)}"
+    fi
+  done
+  printf '\nsame verdict on %d of %d pairs; same differing members on %d of %d archive pairs\n' "$same_verdict" "$total" "$same_members" "$archives"
+}
+if [ "$what" = agree ]; then
+  agree
+  exit 0
+fi
 
 echo "generating pairs in $work ..." >&2
 pairs=$work/pairs
@@ -81,3 +144,5 @@ measure "$work/r.txt" "${reprove[@]}" "$pairs/identical/a.bin" "$pairs/identical
 read -r rs rk rst <"$work/r.txt"
 printf '\nidentical %d MiB × 2: openssl dgst -sha256 on both %.2f s, reprove %.2f s (%sx openssl time)\n' "$IDENTICAL_MIB" "$os" "$rs" "$(ratio "$rs" "$os")"
 echo "reprove binary: $which_reprove"
+[ "$what" = all ] && agree
+exit 0

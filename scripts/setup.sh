@@ -14,6 +14,7 @@ REPROVE_APT_PACKAGES=(
 	openssl         # attestation tests verify DSSE signatures with it
 	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures
 	chromium        # the HTML report test
+	poppler-utils   # pdftotext: the printed HTML report test
 	iproute2        # sandbox network checks
 	postgresql      # the history database tests run against a real server (scripts/postgres.sh)
 )

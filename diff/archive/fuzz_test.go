@@ -116,3 +116,32 @@ func FuzzExtract(f *testing.F) {
 		})
 	})
 }
+
+// FuzzReadRPM: the RPM header reader never panics, never reads past its
+// input and never holds a header past the table size limit.
+func FuzzReadRPM(f *testing.F) {
+	f.Add(dt.RPM(dt.RPMSpec{Name: "x", Version: "1", Release: "1", BuildTime: dt.Epoch, BuildHost: "h", Files: entries[:1]}))
+	f.Add(dt.RPM(dt.RPMSpec{}))
+	lim := archive.Limits{MaxTableSize: 1 << 16}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := archive.ReadRPM(bytes.NewReader(data), int64(len(data)), "fuzz.rpm", lim)
+		if err == nil && (r.PayloadOffset > int64(len(data)) || r.PayloadOffset < 96) {
+			t.Fatalf("payload offset %d outside the %d-byte input", r.PayloadOffset, len(data))
+		}
+	})
+}
+
+// A header claiming more than the table size limit is refused before it
+// is read, with the limit and its flag named.
+func TestReadRPMTableLimit(t *testing.T) {
+	rpm := dt.RPM(dt.RPMSpec{Name: "x", Version: "1", Release: "1", BuildTime: dt.Epoch, BuildHost: "h", Files: entries[:1]})
+	_, err := archive.ReadRPM(bytes.NewReader(rpm), int64(len(rpm)), "x.rpm", archive.Limits{MaxTableSize: 64})
+	var le *archive.LimitError
+	if !errors.As(err, &le) || le.Flag != "max-table-size" || le.Entry != "header" {
+		t.Errorf("err = %v, want a table size LimitError for the header", err)
+	}
+	r, err := archive.ReadRPM(bytes.NewReader(rpm), int64(len(rpm)), "x.rpm", archive.Limits{})
+	if err != nil || r.Header[0].Values[0] != "x" || r.Header[3].Values[0] != "1700000000" {
+		t.Errorf("ReadRPM = %+v, %v; want NAME x and BUILDTIME 1700000000", r, err)
+	}
+}

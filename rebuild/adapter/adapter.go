@@ -40,7 +40,16 @@ var ErrNotApplicable = errors.New("not recognised by this adapter")
 // ErrCannotInfer says an adapter recognised the artifact but what it
 // declares is not enough to infer a manifest (or is damaged): the artifact
 // is at fault, not the network, and a person must write the manifest.
+// Infer wraps every adapter error in it but a *FetchError.
 var ErrCannotInfer = errors.New("cannot infer a manifest")
+
+// FetchError is a failure to fetch something inference needs (the
+// toolchain, a module, an import path's meta tag): the artifact is not at
+// fault, and trying again may work.
+type FetchError struct{ Err error }
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }
 
 // Input is the artifact to infer a manifest for, already fetched and
 // verified, and the environment the adapter may use.
@@ -159,11 +168,15 @@ func Infer(ctx context.Context, in Input) (*Plan, error) {
 	for _, a := range Registered() {
 		p, err := a.Infer(ctx, in)
 		if errors.Is(err, ErrNotApplicable) {
-			tried = append(tried, a.Name())
+			tried = append(tried, a.Name()+": "+strings.TrimSuffix(err.Error(), ": "+ErrNotApplicable.Error()))
 			continue
 		}
-		if err != nil {
+		var fe *FetchError
+		if errors.As(err, &fe) || errors.Is(err, ErrCannotInfer) {
 			return nil, fmt.Errorf("inferring a manifest for %s with the %s adapter: %w", in.Artifact.URI, a.Name(), err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inferring a manifest for %s with the %s adapter: %w: %w", in.Artifact.URI, a.Name(), ErrCannotInfer, err)
 		}
 		return p, nil
 	}

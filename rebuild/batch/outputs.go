@@ -100,7 +100,7 @@ func Summarize(s *Summary) SummaryJSON {
 			ts.RebuiltDigest = r.Rebuilt.Digest
 		}
 		for _, c := range r.RankedCauses() {
-			ts.Causes = append(ts.Causes, c.ID)
+			ts.Causes = append(ts.Causes, string(c.ID))
 		}
 		out.Counts[string(r.Verdict)]++
 		out.Targets = append(out.Targets, ts)

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,6 +27,11 @@ type Config struct {
 	KeepRuns bool
 	// Select, when set, keeps only the targets it returns true for (a shard).
 	Select func(t Target) bool
+	// Classify gives an outcome its exit class (0 reproducible, 1 not
+	// reproducible, 2 usage or input error, 3 fetch or build failure) and
+	// may mark its Result (the error class); it is the caller's exit
+	// policy. Required.
+	Classify func(res *report.Result, err error) int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -56,6 +62,9 @@ type Summary struct {
 // only for failures of the batch itself (writing the index); each target's
 // own failure is in its Outcome.
 func Run(ctx context.Context, env *rebuild.Env, targets []Target, cfg Config, done func(Outcome)) (*Summary, error) {
+	if cfg.Classify == nil {
+		return nil, errors.New("batch: Config.Classify is required")
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -87,6 +96,7 @@ func Run(ctx context.Context, env *rebuild.Env, targets []Target, cfg Config, do
 			defer wg.Done()
 			defer func() { <-slots }()
 			o := verifyOne(ctx, env, t, now)
+			o.Class = cfg.Classify(o.Result, o.Err)
 			o.Folder = folders[i]
 			finish(env, cfg, &o)
 			mu.Lock()
@@ -121,12 +131,6 @@ func verifyOne(ctx context.Context, env *rebuild.Env, t Target, now func() time.
 		res = errorResult(t, err, start, now())
 	}
 	o.Result, o.Err, o.Duration = res, err, now().Sub(start)
-	switch {
-	case err != nil:
-		o.Class = rebuild.ExitCode(err)
-	default:
-		o.Class = res.Verdict.ExitCode()
-	}
 	return o
 }
 

@@ -68,7 +68,7 @@ func (r run) result() *report.Result {
 		res.FirstDifference = 28
 		res.Diff = &diff.Summary{}
 		for _, c := range r.causes {
-			res.Diff.Causes = append(res.Diff.Causes, diff.Cause{ID: c, Title: c, Members: []string{}})
+			res.Diff.Causes = append(res.Diff.Causes, diff.Cause{ID: diff.CauseID(c), Title: c, Members: []string{}})
 		}
 	case report.Error:
 		res.Error = "artifact: digest mismatch"

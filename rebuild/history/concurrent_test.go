@@ -178,7 +178,7 @@ func expectDerived(runs []run) []derived {
 		lastDigest string
 	)
 	for _, r := range runs {
-		cur := state{verdict: string(r.verdict), exitCode: r.verdict.ExitCode(), digest: r.artifact}
+		cur := state{verdict: string(r.verdict), exitCode: ExitClassOf(&report.Result{Verdict: r.verdict}), digest: r.artifact}
 		tr, reg := derive(cur, prev, lastDigest)
 		d := derived{Name: r.name, Day: int(r.at.Sub(t0) / (24 * time.Hour)), Transition: tr, Regression: reg.String(), PrevDay: -1}
 		if prev != nil {

@@ -27,7 +27,7 @@ func WithKey(key string) RecordOption { return func(o *recordOptions) { o.key = 
 
 // WithExitCode sets the exit class reprove gave the run (2 for an input
 // error, 3 for a fetch or build failure); by default it is the verdict's
-// (report.Verdict.ExitCode: 3 for every error).
+// as the result says (ExitClassOf).
 func WithExitCode(code int) RecordOption { return func(o *recordOptions) { o.exitCode = &code } }
 
 // KeyOf names the target a result is about: the manifest's digest when the
@@ -117,6 +117,24 @@ type row struct {
 	causeIDs                                        []string
 }
 
+// ExitClassOf is the exit class a result records when none is given
+// (WithExitCode), as it reads back from the result itself: 0 for a pass,
+// 1 not reproducible, 2 for an error of class usage or input, 3 for the
+// other errors (fetch, build, compare, or none recorded). reprove's exit
+// policy (exit.go) gives the same codes; a test there checks they agree.
+func ExitClassOf(res *report.Result) int {
+	switch res.Verdict {
+	case report.Reproducible, report.ReproducibleAfterNormalization:
+		return 0
+	case report.NotReproducible:
+		return 1
+	}
+	if res.ErrorClass == "usage" || res.ErrorClass == "input" {
+		return 2
+	}
+	return 3
+}
+
 func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	if err := checkResult(res); err != nil {
 		return row{}, fmt.Errorf("%w: %w", errInvalid, err)
@@ -124,7 +142,7 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	r := row{
 		key: o.key, name: res.Name, verdict: string(res.Verdict), artifactURI: res.Artifact.URI,
 		errText: res.Error, version: res.Tool.Version,
-		at: res.FinishedAt.UnixNano(), recorded: now.UnixNano(), exitCode: res.Verdict.ExitCode(),
+		at: res.FinishedAt.UnixNano(), recorded: now.UnixNano(), exitCode: ExitClassOf(res),
 	}
 	if r.key == "" {
 		r.key = KeyOf(res)
@@ -145,7 +163,7 @@ func newRow(res *report.Result, o recordOptions, now time.Time) (row, error) {
 	causes := []string{}
 	if res.Diff != nil {
 		for _, c := range res.Diff.Causes {
-			causes = append(causes, c.ID)
+			causes = append(causes, string(c.ID))
 		}
 	}
 	b, _ := json.Marshal(causes)

@@ -94,7 +94,16 @@ func drive(ctx context.Context, b *Build, c Container, logFile *os.File, res *Re
 	}
 	started := time.Now()
 	log := newBuildLog(logFile, MaxLog)
-	code, runErr := runLogged(runCtx, c, log)
+	var w io.Writer = log
+	var lines *lineWriter
+	if b.Spec.OnLogLine != nil {
+		lines = &lineWriter{w: log, fn: b.Spec.OnLogLine}
+		w = lines
+	}
+	code, runErr := runLogged(runCtx, c, w)
+	if lines != nil {
+		lines.flush() // runLogged returns once the copy is done
+	}
 	res.ExitCode, res.Run, res.LogDropped = code, time.Since(started), log.dropped()
 	if err := log.finish(); err != nil {
 		return nil, fmt.Errorf("writing build log: %w", err)

@@ -38,6 +38,11 @@ type Spec struct {
 	Pids        int64             // 0: DefaultPids
 	Disk        int64             // bytes /out and /tmp hold together; 0: DefaultDisk
 	Hostname    string            // fixed hostname; "reprove" when empty
+	// OnLogLine, when set, is called with each line the build writes to its
+	// log (stdout and stderr, in order), as it is written, without its
+	// newline; a line longer than 4 KiB is cut there. It must return
+	// quickly: it runs on the goroutine that copies the build's output.
+	OnLogLine func(line string) `json:"-"`
 }
 
 // Mount binds a host path into the container, read-only unless said.

@@ -19,6 +19,36 @@ type ELFSpec struct {
 	Entry    uint64
 	Interp   string   // .interp contents; none when empty
 	Dynamics []string // DT_NEEDED libraries (adds .dynamic and .dynstr)
+	Relocs   []Reloc  // .rela.text entries (need Symbols)
+	Unit     *Unit    // one DWARF compilation unit (.debug_abbrev and .debug_info)
+}
+
+// Reloc is one RELA entry against .text; Sym indexes Symbols from 1.
+type Reloc struct {
+	Offset uint64
+	Type   elf.R_X86_64
+	Sym    int
+	Addend int64
+}
+
+// Unit is a DWARF compilation unit without children or line table.
+type Unit struct{ Name, Producer, CompDir string }
+
+// dwarfUnit encodes u as DWARF 4 .debug_abbrev and .debug_info.
+func dwarfUnit(u *Unit) (abbrev, info []byte) {
+	// Abbreviation 1: DW_TAG_compile_unit, no children, three DW_FORM_string
+	// attributes: DW_AT_name, DW_AT_producer, DW_AT_comp_dir.
+	abbrev = []byte{1, 0x11, 0, 0x03, 0x08, 0x25, 0x08, 0x1b, 0x08, 0, 0, 0}
+	var body bytes.Buffer
+	binary.Write(&body, binary.LittleEndian, uint16(4))
+	binary.Write(&body, binary.LittleEndian, uint32(0))
+	body.WriteByte(8)
+	body.WriteByte(1)
+	for _, v := range []string{u.Name, u.Producer, u.CompDir} {
+		body.WriteString(v + "\x00")
+	}
+	info = binary.LittleEndian.AppendUint32(nil, uint32(body.Len()))
+	return abbrev, append(info, body.Bytes()...)
 }
 
 const elfBase = 0x400000
@@ -85,6 +115,11 @@ func ELF(s ELFSpec) []byte {
 	if len(s.Debug) > 0 {
 		add(sec{name: ".debug_info", typ: elf.SHT_PROGBITS, data: s.Debug, align: 1})
 	}
+	if s.Unit != nil {
+		abbrev, info := dwarfUnit(s.Unit)
+		add(sec{name: ".debug_abbrev", typ: elf.SHT_PROGBITS, data: abbrev, align: 1})
+		add(sec{name: ".debug_info", typ: elf.SHT_PROGBITS, data: info, align: 1})
+	}
 	if len(s.Symbols) > 0 {
 		var str bytes.Buffer
 		str.WriteByte(0)
@@ -102,6 +137,15 @@ func ELF(s ELFSpec) []byte {
 		symIdx := len(secs) + 1
 		add(sec{name: ".symtab", typ: elf.SHT_SYMTAB, data: tab.Bytes(), link: uint32(symIdx + 1), info: 1, align: 8, entsize: 24})
 		add(sec{name: ".strtab", typ: elf.SHT_STRTAB, data: str.Bytes(), align: 1})
+		if len(s.Relocs) > 0 {
+			var rela bytes.Buffer
+			for _, r := range s.Relocs {
+				binary.Write(&rela, binary.LittleEndian, r.Offset)
+				binary.Write(&rela, binary.LittleEndian, uint64(r.Sym)<<32|uint64(r.Type))
+				binary.Write(&rela, binary.LittleEndian, r.Addend)
+			}
+			add(sec{name: ".rela.text", typ: elf.SHT_RELA, data: rela.Bytes(), link: uint32(symIdx), info: uint32(textIdx), align: 8, entsize: 24})
+		}
 	}
 	var shstr bytes.Buffer
 	shstr.WriteByte(0)

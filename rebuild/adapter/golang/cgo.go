@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/reprove/reprove/rebuild/adapter"
 )
 
 // CgoRecipe names the builder image recipe with a C toolchain (gcc,
@@ -30,7 +32,7 @@ func (r *recipe) cgo(ctx context.Context) error {
 	}
 	found, err := r.imageHas(ctx, cc)
 	if err != nil {
-		return fmt.Errorf("looking for %s in builder image %s: %w", cc, r.image, err)
+		return &adapter.FetchError{Err: fmt.Errorf("looking for %s in builder image %s: %w", cc, r.image, err)}
 	}
 	if !found {
 		return cannot("CGO_ENABLED=1: the rebuild runs the C compiler %s, which builder image %s does not have; build an image with gcc and libc6-dev with the %s recipe (`go run ./fixtures/imagebuild/cmd/imagebuild -recipe %s -debs .cache/debs -o DIR`, later `reprove image build --recipe %s`) and pass it with --builder-image",

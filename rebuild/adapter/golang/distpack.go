@@ -153,7 +153,7 @@ func (a Adapter) distribution(ctx context.Context, in adapter.Input, ref gomod.R
 	}
 	p, err := in.Env.Pinner.Pin(ctx, toolchainURI(boot))
 	if err != nil {
-		return nil, fmt.Errorf("pinning the bootstrap toolchain %s: %w", toolchainURI(boot), err)
+		return nil, &adapter.FetchError{Err: fmt.Errorf("pinning the bootstrap toolchain %s: %w", toolchainURI(boot), err)}
 	}
 	plan := &adapter.Plan{Adapter: a.Name(),
 		Check: fmt.Sprintf("the whole %s distribution for %s/%s rebuilt from its source with bootstrap %s (make.bash -distpack, as gorebuild does), its module zip compared with the published one member by member", goVer, goos, goarch, boot)}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/manifest"
@@ -101,7 +102,7 @@ func (r *recipe) moduleZipSource(ctx context.Context) error {
 	ref := gomod.Ref{Module: module.Version{Path: b.Main.Path, Version: b.Main.Version}, Sum: b.Main.Sum}
 	p, err := r.in.Env.Pinner.Pin(ctx, ref.String())
 	if err != nil {
-		return fmt.Errorf("pinning the main module %s: %w", ref, err)
+		return &adapter.FetchError{Err: fmt.Errorf("pinning the main module %s: %w", ref, err)}
 	}
 	r.sources = append(r.sources,
 		manifest.Source{URI: p.URI, Digest: p.Digest, Dest: SourceDest, Unpack: true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/manifest"
 )
@@ -19,7 +20,7 @@ func (r *recipe) pinToolchain(ctx context.Context) error {
 	uri := toolchainURI(r.info.goVersion)
 	p, err := r.in.Env.Pinner.Pin(ctx, uri)
 	if err != nil {
-		return fmt.Errorf("pinning the toolchain %s: %w", uri, err)
+		return &adapter.FetchError{Err: fmt.Errorf("pinning the toolchain %s: %w", uri, err)}
 	}
 	r.note("toolchain %s pinned at inference by download through GOPROXY: %s, %s", uri, p.Digest, sumOf(p.URI))
 	r.sources = append(r.sources, manifest.Source{URI: p.URI, Digest: p.Digest, Dest: r.toolchain, Unpack: true})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,12 +115,28 @@ func (s *suite) environment(t *testing.T) {
 }
 
 // The build's stdout and stderr share one pipe: the log has them in the
-// order they were written.
+// order they were written, and Spec.OnLogLine (live progress) sees each
+// line as it comes, a last line without a newline included.
 func (s *suite) logOrder(t *testing.T) {
-	res := mustRun(t, s, s.spec(t, "echo out1; echo err1 >&2; echo out2; echo err2 >&2; echo > /out/x"))
+	spec := s.spec(t, "echo out1; echo err1 >&2; echo out2; echo err2 >&2; printf last >&2; echo > /out/x")
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	spec.OnLogLine = func(l string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, l)
+	}
+	res := mustRun(t, s, spec)
 	got, _ := os.ReadFile(res.Log)
-	if want := "out1\nerr1\nout2\nerr2\n"; string(got) != want {
+	if want := "out1\nerr1\nout2\nerr2\nlast"; string(got) != want {
 		t.Errorf("build log %q; want %q", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"out1", "err1", "out2", "err2", "last"}, lines); diff != "" {
+		t.Errorf("OnLogLine lines (-want +got):\n%s", diff)
 	}
 }
 
