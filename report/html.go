@@ -204,6 +204,9 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 				s += "; matched " + a.Matched
 			}
 			fact("Inferred by", s, false)
+			if a.Check != "" {
+				fact("Check", a.Check, false)
+			}
 		}
 		p.Inputs = res.Inputs
 	}
