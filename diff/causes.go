@@ -304,6 +304,27 @@ func classifyText(removed, added []string) []finding {
 		ra = p.re.ReplaceAllLiteralString(ra, mask)
 		rb = p.re.ReplaceAllLiteralString(rb, mask)
 	}
+	// "built 2024-05-01 09:00 on buildd-3": a name right after a date,
+	// which only shows once the date is masked.
+	if !have[CauseHostname] {
+		ma, mb := submatches(hostAfterDate, ra), submatches(hostAfterDate, rb)
+		if !equalStrings(ma, mb) {
+			out = append(out, finding{CauseHostname, "host name after a date: " + firstChange(ma, mb)})
+		}
+	}
+	return out
+}
+
+// hostAfterDate is a date or time (masked by classifyText) followed by
+// "on HOST": the shape of `echo "built $(date) on $(hostname)"`.
+var hostAfterDate = regexp.MustCompile(`\x00timestamps\x00\s+(?:on|@)\s+([A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*)`)
+
+// submatches returns the first group of each match of re in s.
+func submatches(re *regexp.Regexp, s string) []string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(s, 64) {
+		out = append(out, m[1])
+	}
 	return out
 }
 

@@ -274,6 +274,16 @@ func TestPairs(t *testing.T) {
 					t.Errorf("evidence %q", ev)
 				}
 			}},
+		{name: "text host name after a date", nameA: "a.txt", nameB: "b.txt",
+			a: []byte("built 2026-11-24 15:25:38 on vm\n"), b: []byte("built 2026-12-02 02:07:02 on reprove\n"),
+			wantLeaves: []string{"content b.txt"}, wantCauses: []string{"hostname", "timestamps"},
+			check: func(t *testing.T, s *diff.Summary) {
+				for _, c := range s.Causes {
+					if c.ID == diff.CauseHostname && (len(c.Evidence) != 1 || c.Evidence[0] != "host name after a date: vm → reprove") {
+						t.Errorf("hostname evidence %q", c.Evidence)
+					}
+				}
+			}},
 		{name: "debian md5sums are checksums, not random ids", nameA: "md5sums", nameB: "md5sums",
 			a:          []byte("d41d8cd98f00b204e9800998ecf8427e  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),
 			b:          []byte("9e107d9d372bb6826bd81d3542a419d6  usr/bin/x\n0cc175b9c0f1b6a831c399e269772661  usr/share/doc/x\n"),

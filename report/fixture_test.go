@@ -43,7 +43,8 @@ func sampleTree() *diff.Summary {
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar/hello-1.0/share/doc",
 		Source2: "rebuilt.tar.gz/rebuilt.tar/hello-1.0/share/doc",
 		Kind:    diff.KindMetadata, Comments: []string{"mode 0644 → 0755", "mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"},
-		Causes: []diff.CauseID{"timestamps", "file-mode"},
+		Causes:   []diff.CauseID{"timestamps", "file-mode"},
+		Evidence: []diff.Evidence{{Cause: "timestamps", Text: "hello-1.0/share/doc: mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00"}},
 	}
 	order := &diff.Node{
 		Source1: "hello-1.0.tar.gz/hello-1.0.tar", Source2: "rebuilt.tar.gz/rebuilt.tar",

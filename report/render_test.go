@@ -94,6 +94,19 @@ func TestTextNotReproducible(t *testing.T) {
 		"        # mode 0644 → 0755",
 		"      (order of entries)  [order differs]  cause: file-order",
 	)
+	// A comment the node's evidence already quotes is not said twice.
+	ev := "# timestamps: hello-1.0/share/doc: mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00\n"
+	if i := strings.Index(out, ev); i < 0 {
+		t.Errorf("text lacks the evidence line %q", ev)
+	} else {
+		for _, l := range strings.Split(out[i+len(ev):], "\n") {
+			if l = strings.TrimSpace(l); !strings.HasPrefix(l, "#") {
+				break // the node's comments end
+			} else if l == "# mtime 2023-11-14 22:13:20 → 2024-05-01 09:00:00" {
+				t.Errorf("the comment the evidence quotes is printed again under it")
+			}
+		}
+	}
 	// Causes come before inputs, inputs before the tree.
 	ci, ii, di := strings.Index(out, "Likely causes"), strings.Index(out, "Inputs:"), strings.Index(out, "Differences:")
 	if !(ci < ii && ii < di) {

@@ -285,6 +285,9 @@ func renderTextTree(ew *errWriter, res *Result, p palette, opts RenderOptions) {
 			ew.printf("%s  %s\n", ind, p.dim.Sprint(termSafe("# "+string(e.Cause)+": "+e.Text)))
 		}
 		for _, cm := range n.Comments {
+			if evidenceSays(n, cm) {
+				continue // "# timestamps: x: mtime: a → b" already said "mtime: a → b"
+			}
 			ew.printf("%s  %s\n", ind, p.dim.Sprint(termSafe("# "+cm)))
 		}
 		for _, body := range []string{n.Unified, n.Hex} {
@@ -301,6 +304,17 @@ func renderTextTree(ew *errWriter, res *Result, p palette, opts RenderOptions) {
 	if total > shown {
 		ew.printf("  %s\n", p.dim.Sprintf("… %d more %s not shown (--json or --html has the full tree)", total-shown, plural(total-shown, "node", "nodes")))
 	}
+}
+
+// evidenceSays reports whether one of n's evidence lines already quotes
+// the comment cm whole.
+func evidenceSays(n *diff.Node, cm string) bool {
+	for _, e := range n.Evidence {
+		if strings.Contains(e.Text, cm) {
+			return true
+		}
+	}
+	return false
 }
 
 func colorDiffLine(p palette, l string) string {
