@@ -74,6 +74,9 @@ func validateSpec(s Spec) error {
 			}
 		}
 	}
+	if err := validateChroot(s); err != nil {
+		return err
+	}
 	if s.Memory < 0 || s.Pids < 0 || s.Timeout < 0 {
 		return fmt.Errorf("sandbox: Spec.Memory, Spec.Pids and Spec.Timeout must not be negative")
 	}
@@ -126,6 +129,9 @@ func runtimeConfig(s Spec, rootfs, outDir, tmpDir string, memSwap bool) *specs.S
 	}
 	umask := uint32(0o022)
 	caps := append([]string(nil), Capabilities...)
+	if s.ChrootDir != "" {
+		caps = append(caps, "CAP_SYS_CHROOT")
+	}
 
 	mounts := []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
@@ -154,6 +160,7 @@ func runtimeConfig(s Spec, rootfs, outDir, tmpDir string, memSwap bool) *specs.S
 		}
 		mounts = append(mounts, specs.Mount{Destination: path.Clean(m.Dest), Type: "bind", Source: m.Source, Options: opts})
 	}
+	mounts = append(mounts, chrootMounts(s.ChrootDir)...)
 
 	res := &specs.LinuxResources{
 		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},

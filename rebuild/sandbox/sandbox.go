@@ -33,6 +33,11 @@ type Spec struct {
 	Memory      int64             // bytes; 0: no limit
 	Pids        int64             // 0: no limit
 	Hostname    string            // fixed hostname; "reprove" when empty
+	// ChrootDir is the container path of a writable mount the script
+	// chroots into (a root filesystem being assembled): the sandbox mounts
+	// /proc, /sys and a /dev with the usual devices there too, and grants
+	// CAP_SYS_CHROOT. Empty: none.
+	ChrootDir string
 }
 
 // Mount binds a host path into the container, read-only unless said.
