@@ -108,6 +108,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error
 			reportCommand(),
 			keyCommand(),
 			attestationCommand(),
+			imageCommand(),
 		),
 	}
 }

@@ -44,6 +44,8 @@ type Config struct {
 	// Limits bound every archive reprove reads (sources, members); zero
 	// fields take archive's defaults.
 	Limits archive.Limits
+	// Debian says where Debian packages come from (images, .deb verifies).
+	Debian DebianConfig
 	Diff   diff.Options
 	Tool   report.Tool
 	// Progress receives download events; Step phase changes. Both may be nil.

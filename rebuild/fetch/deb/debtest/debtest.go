@@ -96,10 +96,14 @@ func Deb(t testing.TB, p Pkg) []byte {
 		}
 		cfiles = append(cfiles, File{Name: "./" + n, Mode: mode, Body: ctl[n]})
 	}
+	data := p.Files
+	if len(data) == 0 {
+		data = []File{{Name: "./", Type: tar.TypeDir}} // as dpkg-deb writes an empty package
+	}
 	return Ar(t, [][2]string{
 		{"debian-binary", "2.0\n"},
 		{"control.tar.gz", string(TarGz(t, cfiles))},
-		{"data.tar.gz", string(TarGz(t, p.Files))},
+		{"data.tar.gz", string(TarGz(t, data))},
 	})
 }
 
