@@ -97,12 +97,12 @@ const BuilderImageEnv = "REPROVE_BUILDER_IMAGE"
 // shell and git, for Go's vcs stamping; the Go toolchain comes as a pinned
 // source) is built locally and deterministically with
 //
-//	go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR
+//	reprove image build git -o DIR
 //
-// which prints its digest; use oci-layout:DIR@<digest>.
+// which prints oci-layout:DIR@<digest>.
 func DefaultBuilderImage() (string, error) {
 	if img := os.Getenv(BuilderImageEnv); img != "" {
 		return img, nil
 	}
-	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR`, which prints the digest")
+	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `reprove image build git -o DIR`, which prints the reference")
 }

@@ -17,26 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/image/imagetest"
 	"github.com/reprove/reprove/rebuild/sandbox"
 )
-
-// The busybox builder image, built once per test binary by imagebuild.
-var (
-	imageOnce   sync.Once
-	imageLayout string
-	imageDigest string
-	imageErr    error
-	imageTmp    string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if imageTmp != "" {
-		os.RemoveAll(imageTmp)
-	}
-	os.Exit(code)
-}
 
 // needRunc skips when runc cannot be used here, and fails instead on CI.
 func needRunc(t testing.TB) {
@@ -56,26 +39,11 @@ func needRunc(t testing.TB) {
 	t.Skip(why)
 }
 
+// busyboxImage is the fixtures' busybox image, built by reprove's image
+// builder once per test process and machine.
 func busyboxImage(t testing.TB) (layout, digest string) {
 	t.Helper()
-	imageOnce.Do(func() {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			imageErr = err
-			return
-		}
-		imageTmp, err = os.MkdirTemp("", "sandbox-test-image-")
-		if err != nil {
-			imageErr = err
-			return
-		}
-		imageLayout = filepath.Join(imageTmp, "layout")
-		imageDigest, imageErr = imagebuild.BuildLayout(context.Background(), "busybox", filepath.Join(cache, "reprove", "debs"), imageLayout, imagebuild.Config{})
-	})
-	if imageErr != nil {
-		t.Fatalf("building the busybox test image: %v", imageErr)
-	}
-	return imageLayout, imageDigest
+	return imagetest.Build(t, imagetest.Busybox)
 }
 
 // env is one test's sandbox: its own runc state folder and cache.
