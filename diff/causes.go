@@ -14,6 +14,8 @@ var catalogue = map[string]causeInfo{
 		"Set SOURCE_DATE_EPOCH and clamp times: tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime, gzip -n, zip -X or strip-nondeterminism; avoid __DATE__/__TIME__ and `date` in build scripts"},
 	"file-order": {"Entries are in a different order",
 		"Sort entries when archiving: tar --sort=name, `find | sort` before zip/cpio; do not rely on readdir order"},
+	"build-date": {"A date or year taken from the build's clock",
+		"Derive it from SOURCE_DATE_EPOCH instead of the clock: date -u -d @$SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from debian/changelog); avoid __DATE__, __TIME__ and `date` in build scripts"},
 	"build-path": {"Build directory path embedded",
 		"Build in a fixed path, or strip it: go build -trimpath, -ffile-prefix-map=$PWD=., -fdebug-prefix-map, RUSTFLAGS=--remap-path-prefix"},
 	"uid-gid": {"Owners differ (uid/gid or user and group names)",

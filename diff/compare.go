@@ -43,6 +43,8 @@ var formats = []Format{
 	tarFormat{},
 	lzmaFormat{},
 	jsonFormat{},
+	deb822Format{},
+	md5sumsFormat{},
 	textFormat{},
 	binaryFormat{},
 }
@@ -434,7 +436,7 @@ func typeWord(dir bool) string {
 
 func isContainer(f Format) bool {
 	switch f.(type) {
-	case textFormat, binaryFormat, jsonFormat:
+	case textFormat, binaryFormat, jsonFormat, deb822Format, md5sumsFormat:
 		return false
 	}
 	return true
@@ -443,11 +445,7 @@ func isContainer(f Format) bool {
 // compareLeaf compares a and b as text when both look like text, else as
 // bytes with a hex dump.
 func (c *comparer) compareLeaf(a, b *input, fa, fb Format) (*Node, error) {
-	_, ta := fa.(textFormat)
-	_, tb := fb.(textFormat)
-	_, ja := fa.(jsonFormat)
-	_, jb := fb.(jsonFormat)
-	if (ta || ja) && (tb || jb) {
+	if !isContainer(fa) && !isContainer(fb) && fa.Name() != "binary" && fb.Name() != "binary" {
 		return textFormat{}.compare(c, a, b, 0)
 	}
 	return binaryFormat{}.compare(c, a, b, 0)

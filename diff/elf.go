@@ -46,6 +46,8 @@ var elfAspects = []elfAspect{
 		[]elf.SectionType{elf.SHT_DYNSYM, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF, elf.SHT_GNU_VERNEED, elf.SHT_DYNAMIC}},
 	{"readelf --wide --dynamic {}", "dynamic section", elfDynamicLines, []elf.SectionType{elf.SHT_DYNAMIC}},
 	{"readelf --wide --notes {}", "notes", elfNoteLines, nil},
+	{"readelf --debug-dump=info {} (DW_AT_comp_dir, DW_AT_name)", "build paths", elfBuildPathLines, nil},
+	{"readelf --string-dump=.gnu_debuglink {}", "debug link", elfDebugLinkLines, nil},
 }
 
 // tooLarge returns a line saying which table of f the aspect would decode
@@ -100,7 +102,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	var details []*Node
 	for _, asp := range elfAspects {
 		la, lb := c.aspectLines(fa, asp), c.aspectLines(fb, asp)
-		if equalStrings(la, lb) {
+		if equalStrings(la, lb) || (debugOnly[asp.short] && (len(la) == 0 || len(lb) == 0)) {
 			continue
 		}
 		n := newNode(a, b, KindContent, "elf")
@@ -310,6 +312,8 @@ func elfAspectCauses(n *Node, aspect string, fa, fb *elf.File, la, lb []string) 
 			addCause(n, "stripped-symbols")
 			n.Comments = append(n.Comments, fmt.Sprintf("symbol table: %v → %v; debug sections: %v → %v", sa, sb, da, db))
 		}
+	case "build paths", "debug link":
+		elfBuildPathCauses(n, aspect, la, lb)
 	case "notes":
 		for _, l := range append(append([]string(nil), la...), lb...) {
 			if strings.Contains(l, "Build ID") || strings.Contains(l, "build ID") {

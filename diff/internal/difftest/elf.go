@@ -9,16 +9,19 @@ import (
 
 // ELFSpec describes a small x86-64 ELF executable built byte by byte.
 type ELFSpec struct {
-	Text     []byte   // .text contents
-	Rodata   []byte   // .rodata contents
-	BuildID  []byte   // GNU build ID note descriptor; none when empty
-	Symbols  []string // function symbols in .text; no .symtab when empty (stripped)
-	Debug    []byte   // .debug_info contents; none when empty
-	GoVers   string   // Go build info version ("go1.22.0"); none when empty
-	GoMod    string   // Go build info modinfo text (as `go version -m` prints it, without the first line)
-	Entry    uint64
-	Interp   string   // .interp contents; none when empty
-	Dynamics []string // DT_NEEDED libraries (adds .dynamic and .dynstr)
+	Text    []byte   // .text contents
+	Rodata  []byte   // .rodata contents
+	BuildID []byte   // GNU build ID note descriptor; none when empty
+	Symbols []string // function symbols in .text; no .symtab when empty (stripped)
+	Debug   []byte   // .debug_info contents; none when empty
+	// DebugAbbrev is .debug_abbrev (with Debug, real DWARF); DebugLink is
+	// .gnu_debuglink. None when empty.
+	DebugAbbrev, DebugLink []byte
+	GoVers                 string // Go build info version ("go1.22.0"); none when empty
+	GoMod                  string // Go build info modinfo text (as `go version -m` prints it, without the first line)
+	Entry                  uint64
+	Interp                 string   // .interp contents; none when empty
+	Dynamics               []string // DT_NEEDED libraries (adds .dynamic and .dynstr)
 }
 
 const elfBase = 0x400000
@@ -84,6 +87,12 @@ func ELF(s ELFSpec) []byte {
 	}
 	if len(s.Debug) > 0 {
 		add(sec{name: ".debug_info", typ: elf.SHT_PROGBITS, data: s.Debug, align: 1})
+	}
+	if len(s.DebugAbbrev) > 0 {
+		add(sec{name: ".debug_abbrev", typ: elf.SHT_PROGBITS, data: s.DebugAbbrev, align: 1})
+	}
+	if len(s.DebugLink) > 0 {
+		add(sec{name: ".gnu_debuglink", typ: elf.SHT_PROGBITS, data: s.DebugLink, align: 4})
 	}
 	if len(s.Symbols) > 0 {
 		var str bytes.Buffer

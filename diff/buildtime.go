@@ -1,0 +1,91 @@
+package diff
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// BuildTimes say when the rebuild ran and what SOURCE_DATE_EPOCH it had,
+// so that a date or year the build took from its clock can be told from
+// other timestamps. Zero fields are unknown.
+type BuildTimes struct {
+	Rebuilt time.Time // when the rebuild ran (the right side was built)
+	Epoch   time.Time // SOURCE_DATE_EPOCH of both builds
+}
+
+var (
+	dateRe = regexp.MustCompile(`\b((?:19|20)\d\d)[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])\b`)
+	yearRe = regexp.MustCompile(`\b(19[7-9]\d|20\d\d)\b`)
+)
+
+// explain names build-date on n when the lines added by the rebuild hold
+// a date within a day of when it ran (or its year) where the removed lines
+// hold another one: the build read its clock. It replaces the generic
+// timestamps cause, which it explains more precisely.
+func (t BuildTimes) explain(n *Node, removed, added []string) {
+	if t.Rebuilt.IsZero() || len(removed) == 0 || len(added) == 0 {
+		return
+	}
+	if t.dateFromClock(removed, added) || t.yearFromClock(removed, added) {
+		kept := n.Causes[:0]
+		for _, c := range n.Causes {
+			if c != "timestamps" {
+				kept = append(kept, c)
+			}
+		}
+		n.Causes = kept
+		addCause(n, "build-date")
+	}
+}
+
+// dateFromClock: a date on the right is the rebuild's day (± one), and
+// the left has a different date.
+func (t BuildTimes) dateFromClock(removed, added []string) bool {
+	right := dates(added)
+	left := dates(removed)
+	for _, d := range right {
+		if d.Sub(t.Rebuilt.UTC().Truncate(24*time.Hour)).Abs() <= 48*time.Hour {
+			for _, l := range left {
+				if !l.Equal(d) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// yearFromClock: the right has the rebuild's year where the left has
+// SOURCE_DATE_EPOCH's (a copyright year, say).
+func (t BuildTimes) yearFromClock(removed, added []string) bool {
+	if t.Epoch.IsZero() || t.Epoch.Year() == t.Rebuilt.Year() {
+		return false
+	}
+	return hasYear(added, t.Rebuilt.Year()) && hasYear(removed, t.Epoch.Year()) && !hasYear(removed, t.Rebuilt.Year())
+}
+
+func dates(lines []string) []time.Time {
+	var out []time.Time
+	for _, l := range lines {
+		for _, m := range dateRe.FindAllStringSubmatch(l, 16) {
+			y, _ := strconv.Atoi(m[1])
+			mo, _ := strconv.Atoi(m[2])
+			d, _ := strconv.Atoi(m[3])
+			out = append(out, time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC))
+		}
+	}
+	return out
+}
+
+func hasYear(lines []string, year int) bool {
+	want := strconv.Itoa(year)
+	for _, l := range lines {
+		for _, m := range yearRe.FindAllString(l, 16) {
+			if m == want {
+				return true
+			}
+		}
+	}
+	return false
+}
