@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reprove/reprove/diff"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
@@ -80,6 +81,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 		FirstDifference: -1,
 		Inputs:          []report.Input{},
 		Timings:         []report.Timing{},
+		Approximated:    m.Approximated,
 	}
 	if opts.Backend != nil {
 		res.Backend = opts.Backend.Name()
@@ -160,11 +162,17 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	if err != nil {
 		return err
 	}
+	writable, err := writableMounts(m, runDir)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, writable...)
 	timeout := time.Duration(m.Build.Timeout)
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
 	var out *sandbox.Result
+	opts.Diff.Times = buildTimes(m, opts.now())
 	err = opts.timed(res, "build", func() error {
 		opts.step("build", "%s in %s (%s backend, timeout %s)", m.Name, m.Builder.Image, opts.Backend.Name(), timeout)
 		var err error
@@ -197,7 +205,10 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	}
 	return opts.timed(res, "compare", func() error {
 		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
-		return compare(ctx, published, out.Output, opts, res)
+		if err := compare(ctx, published, out.Output, opts, res); err != nil {
+			return err
+		}
+		return compareAlso(ctx, m, filepath.Join(runDir, "out"), opts, res)
 	})
 }
 
@@ -398,7 +409,7 @@ func ExitCode(err error) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrUnpinned),
-		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage):
+		errors.Is(err, fetch.ErrConfined), errors.Is(err, ErrUsage), errors.Is(err, debian.ErrBadBuildInfo):
 		return 2
 	default:
 		return 3

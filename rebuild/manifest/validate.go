@@ -20,7 +20,7 @@ var DepKinds = []string{"gomod"}
 func IsGit(uri string) bool { return strings.HasPrefix(uri, "git+") }
 
 // fileSchemes are the URI prefixes that name one file, pinned by digest.
-var fileSchemes = []string{"https://", "http://", "file:", "gomod:", "npm:"}
+var fileSchemes = []string{"https://", "http://", "file:", "gomod:", "npm:", "deb:"}
 
 func hasScheme(uri string, schemes []string) bool {
 	for _, s := range schemes {
@@ -186,6 +186,7 @@ func validate(m *Manifest, name string) error {
 	if b.Resources.Pids < 0 {
 		add("build.resources.pids", "must be positive, e.g. 4096")
 	}
+	validateExtras(m, add, checkDigest, claimDest)
 	if len(probs) > 0 {
 		return &Error{Source: name, Problems: probs}
 	}
