@@ -14,12 +14,14 @@ import (
 
 type initConfig struct {
 	common
-	Target  string
-	Output  string
-	Force   bool
-	Replace []string
-	Builder string
-	Fetch   fetchConfig
+	Target    string
+	Output    string
+	Force     bool
+	Replace   []string
+	Builder   string
+	Fetch     fetchConfig
+	Debian    rebuild.DebianConfig
+	BuildInfo string
 }
 
 // runInit writes the first inferred candidate manifest for a person to review.
@@ -29,7 +31,9 @@ func runInit(ctx context.Context, cfg initConfig) error {
 			return fmt.Errorf("%w: %s exists; pass --force to overwrite it", rebuild.ErrUsage, cfg.Output)
 		}
 	}
-	e, err := rebuild.NewEnv(envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, newProgress(cfg.Quiet)))
+	ec := envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, newProgress(cfg.Quiet))
+	ec.Debian, ec.BuildInfo = cfg.Debian, cfg.BuildInfo
+	e, err := rebuild.NewEnv(ec)
 	if err != nil {
 		return err
 	}

@@ -76,13 +76,15 @@ func (d diffConfig) options() diff.Options {
 
 type verifyConfig struct {
 	common
-	Target  string // manifest path, or artifact URI/path with optional #member
-	Backend string
-	Outputs outputConfig
-	Diff    diffConfig
-	Replace []string // OLD=NEW
-	Builder string
-	Fetch   fetchConfig
+	Target    string // manifest path, or artifact URI/path with optional #member
+	Backend   string
+	Outputs   outputConfig
+	Diff      diffConfig
+	Replace   []string // OLD=NEW
+	Builder   string
+	Fetch     fetchConfig
+	Debian    rebuild.DebianConfig
+	BuildInfo string
 }
 
 // fetchConfig is what bounds and confines fetching.
@@ -111,7 +113,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) (int, error) {
 		return 0, err
 	}
 	p := newProgress(cfg.Quiet)
-	e, err := rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p))
+	ec := envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)
+	ec.Debian, ec.BuildInfo = cfg.Debian, cfg.BuildInfo
+	e, err := rebuild.NewEnv(ec)
 	if err != nil {
 		return 0, err
 	}

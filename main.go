@@ -224,6 +224,7 @@ func fetchSettings(c *cli.Context) fetchConfig {
 var inferFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "replace-source", Usage: "rewrite source URIs starting with OLD to start with NEW (`OLD=NEW`, repeatable); pins are still enforced"},
 	&cli.StringFlag{Name: "builder-image", Usage: "builder image `REF` for inferred manifests (oci://…@sha256:… or oci-layout:DIR@sha256:…)", EnvVars: []string{"REPROVE_BUILDER_IMAGE"}},
+	&cli.StringFlag{Name: "buildinfo", Usage: "the .buildinfo (`FILE` or URL) a .deb was built with; without it one is derived and the result says its inputs are approximated"},
 }
 
 func verifyCommand() *cli.Command {
@@ -237,6 +238,7 @@ func verifyCommand() *cli.Command {
 	flags = append(flags, diffLimitFlags...)
 	flags = append(flags, fetchFlags...)
 	flags = append(flags, inferFlags...)
+	flags = append(flags, debianFlags...)
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
@@ -263,6 +265,7 @@ The verdict goes to stdout as text unless a report is written to stdout (-).`,
 				Replace: c.StringSlice("replace-source"),
 				Builder: c.String("builder-image"),
 				Fetch:   fetchSettings(c),
+				Debian:  debianSettings(c), BuildInfo: c.String("buildinfo"),
 			})
 			if err != nil {
 				return exit(err)
@@ -280,7 +283,7 @@ func initCommand() *cli.Command {
 		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the manifest to `FILE` (- for stdout)", Value: "-"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite FILE if it exists"},
-		}, fetchFlags...), inferFlags...),
+		}, fetchFlags...), append(inferFlags, debianFlags...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usage("init takes one ARTIFACT, got %d arguments", c.NArg())
@@ -292,6 +295,7 @@ func initCommand() *cli.Command {
 			return exit(runInit(c.Context, initConfig{
 				common: g, Target: c.Args().First(), Output: c.String("output"), Force: c.Bool("force"),
 				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
+				Debian: debianSettings(c), BuildInfo: c.String("buildinfo"),
 			}))
 		},
 	}

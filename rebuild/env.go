@@ -14,6 +14,7 @@ import (
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/fetch/npm"
@@ -41,6 +42,8 @@ type Config struct {
 	GOPROXY string
 	// BuilderImage is the image inferred manifests build in.
 	BuilderImage string
+	// BuildInfo is the .buildinfo (file or URL) of a .deb to verify.
+	BuildInfo string
 	// Limits bound every archive reprove reads (sources, members); zero
 	// fields take archive's defaults.
 	Limits archive.Limits
@@ -86,6 +89,7 @@ type SchemeSet struct {
 type SchemeConfig struct {
 	Client  *http.Client
 	GOPROXY string
+	Config  Config // the whole environment's configuration
 }
 
 var (
@@ -134,6 +138,8 @@ func init() {
 		return SchemeSet{Scheme: s, Pinner: npmPinner{s}}
 	})
 	RegisterBackend("runc", func() (sandbox.Backend, error) { return sandbox.NewRunc(sandbox.RuncOptions{}) })
+	RegisterScheme("deb", debScheme)
+	adapter.Register(debian.Adapter{})
 }
 
 type gomodPinner struct{ s *gomod.Scheme }
@@ -180,7 +186,7 @@ func NewEnv(cfg Config) (*Env, error) {
 	fopts := []fetch.Option{fetch.WithRewrites(rewrites), fetch.WithProgress(cfg.Progress),
 		fetch.WithHTTPClient(e.Client), fetch.WithAllowPaths(cfg.AllowPaths...), fetch.WithLimits(cfg.Limits)}
 	for _, name := range sortedSchemes() {
-		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY})
+		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY, Config: cfg})
 		fopts = append(fopts, fetch.WithSchemes(set.Scheme))
 		if set.Pinner != nil {
 			e.pinners = append(e.pinners, set.Pinner)
@@ -283,6 +289,6 @@ func (e *Env) adapterInput(path, uri, dgst, member string) adapter.Input {
 	return adapter.Input{
 		Path: path, URI: uri, Digest: dgst, Member: member,
 		Rewrites: e.Rewrites, BuilderImage: e.cfg.BuilderImage, GOPROXY: e.cfg.GOPROXY,
-		Cache: e.Cache, HTTPClient: e.Client,
+		Cache: e.Cache, HTTPClient: e.Client, BuildInfo: e.cfg.BuildInfo, Debian: debianEnv{e},
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/deb"
 	"github.com/reprove/reprove/rebuild/image"
 )
@@ -127,7 +129,11 @@ func (e *Env) Step() func(phase, detail string) { return e.cfg.Step }
 // DebianArchive is the set of archives packages of suite and arch come
 // from: the apt sources' (or --mirror's), and the snapshot template.
 func (e *Env) DebianArchive(suite, arch string) (*deb.Archive, error) {
-	dc := e.cfg.Debian
+	return newDebianArchive(e.cfg, suite, arch, e.Cache, e.Client)
+}
+
+func newDebianArchive(cfg Config, suite, arch string, c *fetch.Cache, client *http.Client) (*deb.Archive, error) {
+	dc := cfg.Debian
 	root := dc.AptRoot
 	if root == "" {
 		root = "/"
@@ -140,8 +146,8 @@ func (e *Env) DebianArchive(suite, arch string) (*deb.Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	a := &deb.Archive{Sources: srcs, Arch: arch, Cache: e.Cache, Client: e.Client, Keyring: dc.Keyring,
-		Offline: e.cfg.Offline, Limits: e.cfg.Limits}
+	a := &deb.Archive{Sources: srcs, Arch: arch, Cache: c, Client: client, Keyring: dc.Keyring,
+		Offline: cfg.Offline, Limits: cfg.Limits}
 	if dc.Debs != "" {
 		a.DebDirs = []string{dc.Debs}
 	}

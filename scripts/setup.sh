@@ -7,7 +7,7 @@ REPROVE_APT_PACKAGES=(
 	runc            # the default sandbox backend
 	git             # git+ sources, test repositories
 	debian-archive-keyring  # reprove image build checks the archive's InRelease with it
-	dpkg-dev debhelper fakeroot  # the Debian tests make and build a source package on the host
+	dpkg-dev        # the Debian tests make a source package on the host (dpkg-source -b)
 	ca-certificates
 	openssl         # attestation tests verify DSSE signatures with it
 	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures

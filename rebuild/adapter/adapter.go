@@ -53,6 +53,11 @@ type Input struct {
 	// the declared URIs; rewrites only apply when fetching. They are here so
 	// adapters that must look at a source while inferring can honour them.
 	Rewrites []fetch.Rewrite
+	// BuildInfo is the .buildinfo (a file or URL) the user named with
+	// --buildinfo, for the Debian adapter; empty derives one.
+	BuildInfo string
+	// Debian gives the Debian adapter the archives and the image builder.
+	Debian DebianEnv
 }
 
 // Plan is what an adapter inferred.
@@ -70,6 +75,9 @@ type Candidate struct {
 
 // Adapters are the registered adapters, in the order Infer tries them.
 var Adapters = []Adapter{Go{}}
+
+// Register adds an adapter after those already registered.
+func Register(a Adapter) { Adapters = append(Adapters, a) }
 
 // Infer tries each adapter in order and returns the first plan.
 func Infer(ctx context.Context, in Input) (*Plan, error) {

@@ -248,3 +248,11 @@ func HostArch() string {
 	}
 	return runtime.GOARCH
 }
+
+// Exact is the recipe of exactly the packages pkgs (NAME=VERSION each), as
+// a .buildinfo's Installed-Build-Depends lists a build environment.
+func Exact(name, suite, arch string, pkgs []string) (*Recipe, error) {
+	f := false
+	r := &Recipe{Name: name, Suite: suite, Architecture: arch, Exact: true, Essential: &f, Packages: append([]string(nil), pkgs...)}
+	return r, r.fill()
+}

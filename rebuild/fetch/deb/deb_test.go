@@ -270,3 +270,34 @@ func FuzzUnpack(f *testing.F) {
 		}
 	})
 }
+
+func TestScheme(t *testing.T) {
+	ctx := context.Background()
+	ta := debtest.NewArchive(t, "testing")
+	sums := ta.Publish(t, time.Time{}, testPkgs...)
+	c := testCache(t)
+	s := deb.NewScheme(deb.SchemeConfig{Arch: "amd64", Suite: "testing", Archive: func(suite, arch string, cache *fetch.Cache) (*deb.Archive, error) {
+		a := testArchive(t, ta)
+		a.Cache = cache
+		return a, nil
+	}})
+	d, err := s.Pin(ctx, c, "deb:libb=2.0")
+	if err != nil || d != "sha256:"+sums["libb=2.0"] {
+		t.Fatalf("Pin = %q, %v; want the index's sha256:%s", d, err, sums["libb=2.0"])
+	}
+	it, err := s.Fetch(ctx, c, fetch.Request{URI: "deb:libb=2.0?arch=amd64", Digest: d, Fresh: true})
+	if err != nil || it.Source != fetch.SourceNetwork || it.Digest != d {
+		t.Fatalf("Fetch = %+v, %v", it, err)
+	}
+	if _, err := s.Fetch(ctx, c, fetch.Request{URI: "deb:libb=2.0", Digest: "sha256:" + sums["libd=1.0"], Fresh: true}); !errors.Is(err, fetch.ErrDigestMismatch) {
+		t.Errorf("a declared digest the index does not give: err = %v, want a digest mismatch", err)
+	}
+	if _, err := s.Pin(ctx, c, "deb:libb=9.9"); !errors.Is(err, deb.ErrUnresolved) {
+		t.Errorf("unknown version: err = %v, want ErrUnresolved", err)
+	}
+	for _, bad := range []string{"deb:libb", "deb:LibB=1", "deb:libb=1?color=red", "deb:libb=1 2"} {
+		if _, err := deb.ParseURI(bad, "amd64", "testing"); err == nil {
+			t.Errorf("ParseURI(%q) accepted", bad)
+		}
+	}
+}

@@ -22,6 +22,11 @@ type Request struct {
 	// Prefer names packages chosen first among the alternatives of a
 	// relation (usr-is-merged on a merged-/usr system).
 	Prefer []string
+	// Relations are relation fields to satisfy as a source package's
+	// Build-Depends are: alternatives restricted to other architectures
+	// (Arch) and those needing a build profile are left out.
+	Relations []string
+	Arch      string
 }
 
 // Resolve picks a version of every requested package and, through Depends
@@ -48,6 +53,13 @@ func (idx *Index) Resolve(req Request) ([]*Package, error) {
 		if r.choose(p) {
 			queue = append(queue, p)
 		}
+	}
+	for _, field := range req.Relations {
+		added, err := r.buildRelations(field, req.Arch)
+		if err != nil {
+			return nil, err
+		}
+		queue = append(queue, added...)
 	}
 	for len(queue) > 0 {
 		p := queue[0]
@@ -131,6 +143,58 @@ func (r *resolver) needs(p *Package) ([]*Package, error) {
 		}
 	}
 	return added, nil
+}
+
+// buildRelations chooses a package for each relation of a build
+// dependency field, as dpkg-checkbuilddeps reads them.
+func (r *resolver) buildRelations(field, arch string) ([]*Package, error) {
+	dep, err := dependency.Parse(field)
+	if err != nil {
+		return nil, fmt.Errorf("build dependencies %q: %w", field, err)
+	}
+	target, err := dependency.ParseArch(arch)
+	if err != nil {
+		return nil, fmt.Errorf("architecture %q: %w", arch, err)
+	}
+	var added []*Package
+	for _, rel := range dep.Relations {
+		var keep dependency.Relation
+		for _, poss := range rel.Possibilities {
+			if (poss.Architectures == nil || poss.Architectures.Matches(target)) && noProfileNeeded(poss) {
+				poss.Arch = nil
+				keep.Possibilities = append(keep.Possibilities, poss)
+			}
+		}
+		if len(keep.Possibilities) == 0 || r.satisfied(keep) {
+			continue
+		}
+		c := r.candidate(keep)
+		if c == nil {
+			return nil, fmt.Errorf("%w: the build needs %s, which no archive provides", ErrUnresolved, keep.String())
+		}
+		if r.choose(c) {
+			added = append(added, c)
+		}
+	}
+	return added, nil
+}
+
+// noProfileNeeded: the alternative applies when no build profile is active
+// (its restriction lists have no positive profile, or one that is met).
+func noProfileNeeded(p dependency.Possibility) bool {
+	if len(p.StageSets) == 0 {
+		return true
+	}
+	for _, set := range p.StageSets {
+		ok := true
+		for _, st := range set.Stages {
+			ok = ok && st.Not
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *resolver) satisfied(rel dependency.Relation) bool {

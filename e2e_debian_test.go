@@ -1,0 +1,173 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reprove/reprove/rebuild/sandbox"
+	"github.com/reprove/reprove/report"
+)
+
+// debSource is a small dh_make-style source package: a C program and a
+// doc file, built with debhelper. With dateLeak its build writes the build
+// time into the doc folder.
+func debSource(t *testing.T, dateLeak bool) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "hello-1.0")
+	install := "\tinstall -D -m 0644 README $(DESTDIR)/usr/share/doc/hello/README\n"
+	if dateLeak {
+		install += "\tdate -u '+built %Y-%m-%d %H:%M:%S' > $(DESTDIR)/usr/share/doc/hello/BUILD-DATE\n"
+	}
+	files := map[string]string{
+		"hello.c": "#include <stdio.h>\n\nint main(void)\n{\n\tputs(\"hello from a Debian package\");\n\treturn 0;\n}\n",
+		"README":  "hello: a test package of reprove.\n",
+		"Makefile": "all: hello\n\nhello: hello.c\n\t$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<\n\n" +
+			"install: hello\n\tinstall -D -m 0755 hello $(DESTDIR)/usr/bin/hello\n" + install + "\nclean:\n\trm -f hello\n",
+		"debian/control": "Source: hello\nSection: misc\nPriority: optional\nMaintainer: Reprove Test <test@example.org>\n" +
+			"Build-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\nRules-Requires-Root: no\n\n" +
+			"Package: hello\nArchitecture: any\nDepends: ${shlibs:Depends}, ${misc:Depends}\nDescription: greets\n A test package made by reprove's tests.\n",
+		"debian/rules":         "#!/usr/bin/make -f\n%:\n\tdh $@\n",
+		"debian/changelog":     "hello (1.0) unstable; urgency=medium\n\n  * Test package.\n\n -- Reprove Test <test@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n",
+		"debian/copyright":     "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nFiles: *\nCopyright: none\nLicense: CC0-1.0\n",
+		"debian/source/format": "3.0 (native)\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		mode := os.FileMode(0o644)
+		if name == "debian/rules" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("dpkg-source", "-b", "hello-1.0")
+	cmd.Dir = filepath.Dir(dir)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-source -b (apt-get install dpkg-dev): %v\n%s", err, out)
+	}
+	return filepath.Dir(dir)
+}
+
+// publishDeb builds the binary packages of the source package in srcDir in
+// the debian-build image, at Build-Path /build/hello-1.0, as a publisher
+// would, and returns the folder holding the .dsc, its tarball, the .debs
+// and the .buildinfo.
+func publishDeb(t *testing.T, srcDir string) string {
+	t.Helper()
+	layout, digest := testImage(t, "debian-build")
+	be, err := sandbox.NewRunc(sandbox.RuncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, build := t.TempDir(), t.TempDir()
+	res, err := be.Run(t.Context(), sandbox.Spec{
+		ImageLayout: layout, ImageDigest: digest, CacheDir: t.TempDir(), RunDir: run,
+		Mounts: []sandbox.Mount{{Source: srcDir, Dest: "/src"}, {Source: build, Dest: "/build", Writable: true}},
+		Env:    map[string]string{"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "DEB_BUILD_OPTIONS": "parallel=2"},
+		Script: "set -e\ncd /build\ndpkg-source -x /src/hello_1.0.dsc hello-1.0\ncd hello-1.0\ndpkg-buildpackage -b -uc -us\ncp ../*.deb ../*.buildinfo /out/\n",
+		Output: "/out", Timeout: 20 * time.Minute,
+	})
+	if err != nil {
+		log := ""
+		if res != nil {
+			b, _ := os.ReadFile(res.Log)
+			log = string(b)
+		}
+		t.Fatalf("building the published package: %v\n%s", err, log)
+	}
+	pub := t.TempDir()
+	for _, dir := range []string{srcDir, res.Output} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+				os.WriteFile(filepath.Join(pub, e.Name()), b, 0o644)
+			}
+		}
+	}
+	return pub
+}
+
+var (
+	debCacheOnce sync.Once
+	debCache     string
+)
+
+// debianCache is the reprove cache the Debian tests share: the build image
+// of their Installed-Build-Depends is built once.
+func debianCache(t *testing.T) string {
+	debCacheOnce.Do(func() { debCache, _ = os.MkdirTemp("", "reprove-e2e-debian-") })
+	return debCache
+}
+
+func testDebs() string {
+	if d := os.Getenv("REPROVE_TEST_DEBS"); d != "" {
+		return d
+	}
+	abs, _ := filepath.Abs(filepath.Join(".cache", "debs"))
+	return abs
+}
+
+// TestVerifyDebianPackage builds a small source package once as its
+// publisher would, then verifies the .deb from its .buildinfo: it
+// reproduces, every .deb the .buildinfo lists is compared; the same
+// package leaking the build date is not reproducible, with the date named;
+// a .dsc whose tarball does not match its checksum stops with exit 2.
+func TestVerifyDebianPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Debian packages in containers")
+	}
+	requireSandbox(t)
+	cache := debianCache(t)
+	verify := func(t *testing.T, pub string, extra ...string) (runResult, *report.Result) {
+		js := filepath.Join(t.TempDir(), "r.json")
+		args := append([]string{"verify", "--json", js, "--debs", testDebs(), "--buildinfo", filepath.Join(pub, "hello_1.0_amd64.buildinfo")}, extra...)
+		r := reprove(t, cache, append(args, filepath.Join(pub, "hello_1.0_amd64.deb"))...)
+		if _, err := os.Stat(js); err != nil {
+			return r, nil
+		}
+		return r, readResult(t, js)
+	}
+	t.Run("reproducible", func(t *testing.T) {
+		pub := publishDeb(t, debSource(t, false))
+		r, res := verify(t, pub)
+		if r.code != 0 || res == nil || res.Verdict != report.Reproducible {
+			t.Fatalf("exit %d, want 0 (reproducible)\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if len(res.Also) != 1 || !strings.HasSuffix(res.Also[0].URI, "hello-dbgsym_1.0_amd64.deb") || res.Also[0].Verdict != report.Reproducible {
+			t.Errorf("also: %+v, want hello-dbgsym compared and reproducible", res.Also)
+		}
+		if len(res.Approximated) != 0 {
+			t.Errorf("inputs approximated with a .buildinfo: %v", res.Approximated)
+		}
+	})
+	t.Run("date leak", func(t *testing.T) {
+		pub := publishDeb(t, debSource(t, true))
+		time.Sleep(1100 * time.Millisecond) // the rebuild's clock differs from the publisher's
+		r, res := verify(t, pub)
+		if r.code != 1 || res == nil || res.Verdict != report.NotReproducible {
+			t.Fatalf("exit %d, want 1 (not reproducible)\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if ids := causeIDs(res); !contains(ids, "build-date") {
+			t.Errorf("causes %v, want build-date named\n%s", ids, r.stdout)
+		}
+	})
+	t.Run("tarball checksum", func(t *testing.T) {
+		pub := publishDeb(t, debSource(t, false))
+		tarball := filepath.Join(pub, "hello_1.0.tar.xz")
+		b, _ := os.ReadFile(tarball)
+		os.WriteFile(tarball, append(b[:len(b)-1], b[len(b)-1]^1), 0o644)
+		r, _ := verify(t, pub)
+		if r.code != 2 || !strings.Contains(r.stderr, "hello_1.0.tar.xz") || !strings.Contains(r.stderr, "digest mismatch") {
+			t.Fatalf("exit %d, want 2 naming the tarball's digest mismatch\n%s", r.code, r.stderr)
+		}
+	})
+}
