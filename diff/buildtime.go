@@ -15,7 +15,7 @@ type BuildTimes struct {
 }
 
 var (
-	dateRe = regexp.MustCompile(`\b((?:19|20)\d\d)[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])\b`)
+	dateRe = regexp.MustCompile(`\b((?:19|20)\d\d)[-/.](0[1-9]|1[0-2])[-/.](0[1-9]|[12]\d|3[01])(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?)?\b`)
 	yearRe = regexp.MustCompile(`\b(19[7-9]\d|20\d\d)\b`)
 )
 
@@ -39,13 +39,13 @@ func (t BuildTimes) explain(n *Node, removed, added []string) {
 	}
 }
 
-// dateFromClock: a date on the right is the rebuild's day (± one), and
-// the left has a different date.
+// dateFromClock: a date (or date and time) on the right is within two
+// days of the rebuild, and the left has a different one.
 func (t BuildTimes) dateFromClock(removed, added []string) bool {
 	right := dates(added)
 	left := dates(removed)
 	for _, d := range right {
-		if d.Sub(t.Rebuilt.UTC().Truncate(24*time.Hour)).Abs() <= 48*time.Hour {
+		if d.Sub(t.Rebuilt.UTC()).Abs() <= 48*time.Hour {
 			for _, l := range left {
 				if !l.Equal(d) {
 					return true
@@ -69,10 +69,11 @@ func dates(lines []string) []time.Time {
 	var out []time.Time
 	for _, l := range lines {
 		for _, m := range dateRe.FindAllStringSubmatch(l, 16) {
-			y, _ := strconv.Atoi(m[1])
-			mo, _ := strconv.Atoi(m[2])
-			d, _ := strconv.Atoi(m[3])
-			out = append(out, time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC))
+			var v [6]int
+			for i := range v {
+				v[i], _ = strconv.Atoi(m[i+1])
+			}
+			out = append(out, time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC))
 		}
 	}
 	return out

@@ -67,6 +67,7 @@ func TestBuildDateCause(t *testing.T) {
 	}{
 		{"date of the rebuild", "built 2026-11-30 08:00:01\n", "built 2026-12-02 10:00:05\n", diff.BuildTimes{Rebuilt: rebuilt}, []string{"build-date"}},
 		{"year of the rebuild", "Copyright 2023 Acme\n", "Copyright 2026 Acme\n", diff.BuildTimes{Rebuilt: rebuilt, Epoch: epoch}, []string{"build-date"}},
+		{"time of the rebuild, same day", "built 2026-12-02 09:59:01\n", "built 2026-12-02 10:00:05\n", diff.BuildTimes{Rebuilt: rebuilt}, []string{"build-date"}},
 		{"another date", "released 2019-01-02\n", "released 2019-01-03\n", diff.BuildTimes{Rebuilt: rebuilt}, []string{"timestamps"}},
 		{"times unknown", "built 2026-11-30 08:00:01\n", "built 2026-12-02 10:00:05\n", diff.BuildTimes{}, []string{"timestamps"}},
 	}

@@ -301,3 +301,35 @@ func TestScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshot: a version the archive no longer has comes from the
+// snapshot archive at the build's date (a --debian-snapshot template on a
+// loopback server), whose expired release file is accepted.
+func TestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	built := time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
+	current := debtest.NewArchive(t, "testing")
+	current.Publish(t, time.Time{}, debtest.Pkg{Name: "tool", Version: "2.0"})
+	snap := debtest.NewSnapshot(t, "testing", built)
+	sums := snap.Publish(t, built.Add(7*24*time.Hour), debtest.Pkg{Name: "tool", Version: "1.0"})
+	a := testArchive(t, current)
+	src := deb.SnapshotSource(snap.URL+"/{date}/", "testing", built)
+	if src.URI != snap.URL+"/20231114T221320Z" || !src.Snapshot {
+		t.Fatalf("snapshot source %+v", src)
+	}
+	a.Sources = append(a.Sources, src)
+	a.Keyring = ""
+	a.Sources[0].SignedBy, a.Sources[1].SignedBy = current.Keyring, snap.Keyring
+	idx, err := a.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, missing := idx.ResolveExact([]string{"tool=1.0"})
+	if len(missing) != 0 || found[0].Archive().URI != src.URI {
+		t.Fatalf("tool=1.0: found %v, missing %v; want it from the snapshot", names(found), missing)
+	}
+	b, err := a.Fetch(ctx, deb.RefOf(found[0]))
+	if err != nil || b.Digest.Encoded() != sums["tool=1.0"] {
+		t.Fatalf("fetched %v, %v", b, err)
+	}
+}

@@ -162,6 +162,7 @@ type Archive struct {
 	URL     string // its root URL
 	Keyring string // armored public key file that signed InRelease
 	Suite   string
+	prefix  string // folder below the server root the archive is in
 	entity  *openpgp.Entity
 	srv     *httptest.Server
 }
@@ -185,6 +186,15 @@ func NewArchive(t testing.TB, suite string) *Archive {
 	a.srv = httptest.NewServer(http.FileServer(http.Dir(a.Dir)))
 	t.Cleanup(a.srv.Close)
 	a.URL = a.srv.URL
+	return a
+}
+
+// NewSnapshot makes an archive served below a time-stamped folder, as a
+// snapshot service serves the archive as it was at when: its URL is the
+// server root, so that URL+"/{date}" is a --debian-snapshot template.
+func NewSnapshot(t testing.TB, suite string, when time.Time) *Archive {
+	a := NewArchive(t, suite)
+	a.prefix = when.UTC().Format("20060102T150405Z")
 	return a
 }
 
@@ -234,7 +244,7 @@ func (a *Archive) Sign(t testing.TB, text string) []byte {
 
 func (a *Archive) write(t testing.TB, rel string, data []byte) {
 	t.Helper()
-	p := filepath.Join(a.Dir, filepath.FromSlash(rel))
+	p := filepath.Join(a.Dir, a.prefix, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
