@@ -148,6 +148,12 @@ func TestVerifyDebianPackage(t *testing.T) {
 		if len(res.Approximated) != 0 {
 			t.Errorf("inputs approximated with a .buildinfo: %v", res.Approximated)
 		}
+		m := filepath.Join(t.TempDir(), "reprove.yaml")
+		in := reprove(t, cache, "init", "--debs", testDebs(), "--buildinfo", filepath.Join(pub, "hello_1.0_amd64.buildinfo"), "-o", m, filepath.Join(pub, "hello_1.0_amd64.deb"))
+		body, _ := os.ReadFile(m)
+		if in.code != 0 || !strings.Contains(string(body), "dpkg-buildpackage -B -uc -us") || !strings.Contains(string(body), "hello-dbgsym_1.0_amd64.deb") {
+			t.Errorf("init: exit %d\n%s\n%s", in.code, in.stderr, body)
+		}
 	})
 	t.Run("date leak", func(t *testing.T) {
 		pub := publishDeb(t, debSource(t, true))
@@ -162,12 +168,46 @@ func TestVerifyDebianPackage(t *testing.T) {
 	})
 	t.Run("tarball checksum", func(t *testing.T) {
 		pub := publishDeb(t, debSource(t, false))
-		tarball := filepath.Join(pub, "hello_1.0.tar.xz")
-		b, _ := os.ReadFile(tarball)
-		os.WriteFile(tarball, append(b[:len(b)-1], b[len(b)-1]^1), 0o644)
+		dsc := filepath.Join(pub, "hello_1.0.dsc")
+		b, _ := os.ReadFile(dsc)
+		sum := fileSHA256(t, filepath.Join(pub, "hello_1.0.tar.xz"))[len("sha256:"):]
+		wrong := strings.Repeat("0", 64)
+		if !strings.Contains(string(b), sum) {
+			t.Fatalf("the .dsc does not list the tarball's sha256 %s:\n%s", sum, b)
+		}
+		os.WriteFile(dsc, []byte(strings.ReplaceAll(string(b), sum, wrong)), 0o644)
 		r, _ := verify(t, pub)
 		if r.code != 2 || !strings.Contains(r.stderr, "hello_1.0.tar.xz") || !strings.Contains(r.stderr, "digest mismatch") {
 			t.Fatalf("exit %d, want 2 naming the tarball's digest mismatch\n%s", r.code, r.stderr)
 		}
 	})
 }
+
+// TestE2EVerifyDebianArchivePackage verifies a real package of the
+// archive with no .buildinfo: one is derived from today's build
+// dependencies, and the result says its inputs are approximated.
+func TestE2EVerifyDebianArchivePackage(t *testing.T) {
+	if os.Getenv("REPROVE_E2E") != "1" {
+		t.Skip("set REPROVE_E2E=1: verifies a package from the Debian archive")
+	}
+	requireSandbox(t)
+	js := filepath.Join(t.TempDir(), "r.json")
+	md := filepath.Join(t.TempDir(), "r.md")
+	r := reprove(t, debianCache(t), "verify", "--json", js, "--markdown", md, "--debs", testDebs(), e2eDebianPackage)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d, want a verdict (0 or 1)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if len(res.Approximated) == 0 || !strings.Contains(r.stdout, "inputs: approximated") {
+		t.Errorf("a derived .buildinfo must be marked approximated:\n%s", r.stdout)
+	}
+	b, _ := os.ReadFile(md)
+	if !strings.Contains(string(b), "inputs: approximated") {
+		t.Errorf("the Markdown report does not say the inputs are approximated")
+	}
+	t.Logf("verdict %s, causes %v\n%s", res.Verdict, causeIDs(res), r.stdout)
+}
+
+// e2eDebianPackage is a bookworm package with few build dependencies
+// (debhelper only): GNU hello.
+const e2eDebianPackage = "deb:hello=2.10-3"
