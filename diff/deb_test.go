@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -108,17 +109,19 @@ func dwarfCU(name, dir string) (abbrev, info []byte) {
 func TestELFBuildPath(t *testing.T) {
 	spec := func(dir string, crc uint32) dt.ELFSpec {
 		ab, info := dwarfCU("hello.c", dir)
-		link := append([]byte("hello.debug\x00\x00\x00\x00\x00"), binary.LittleEndian.AppendUint32(nil, crc)...)
+		// Debian names the debug file by the build ID, which changes too.
+		name := fmt.Sprintf("%08x1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e.debug\x00\x00\x00", crc)
+		link := append([]byte(name), binary.LittleEndian.AppendUint32(nil, crc)...)
 		return dt.ELFSpec{Text: []byte{0x90, 0xc3}, DebugAbbrev: ab, Debug: info, DebugLink: link}
 	}
-	s := runPair(t, pairCase{a: dt.ELF(spec("/build/hello-1.0", 1)), b: dt.ELF(spec("/build/reprove/hello-1.0", 2))})
-	if got := causeIDs(s); !contains(got, "build-path") {
-		t.Fatalf("causes %v, want build-path", got)
+	s := runPair(t, pairCase{a: dt.ELF(spec("/build/hello-1.0", 0x8f3a91c2)), b: dt.ELF(spec("/build/reprove/hello-1.0", 0x1b7e4d05))})
+	if got := causeIDs(s); !contains(got, "build-path") || contains(got, "random-ids") {
+		t.Fatalf("causes %v, want build-path (and no random-ids for the debug link's CRC)", got)
 	}
 	var paths, link bool
 	for _, n := range s.Root.Details {
 		paths = paths || strings.HasSuffix(n.Source2, "[build paths]") && strings.Contains(n.Unified, `DW_AT_comp_dir "/build/reprove/hello-1.0"`)
-		link = link || strings.HasSuffix(n.Source2, "[debug link]") && strings.Contains(n.Unified, "CRC32 0x00000002")
+		link = link || strings.HasSuffix(n.Source2, "[debug link]") && strings.Contains(n.Unified, "CRC32 0x1b7e4d05")
 	}
 	if !paths || !link {
 		t.Errorf("build paths node %v, debug link node %v; want both", paths, link)

@@ -387,6 +387,9 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 			// (actionID/contentID) are not a build path.
 			setCauses(n, "build-id")
 		}
+		if sa.Name == debugLinkSection {
+			setCauses(n, "build-path")
+		}
 		out = append(out, n)
 	}
 	return out, nil

@@ -79,3 +79,7 @@ func elfBuildPathCauses(n *Node, aspect string, _, _ []string) {
 // debugOnly are the views compared only when both sides have them: on one
 // side only, another view already says the binary was stripped.
 var debugOnly = map[string]bool{"build paths": true, "debug link": true}
+
+// debugLinkSection holds the separate debug file's name and CRC: its
+// bytes differ for the reasons the debug link view names, not at random.
+const debugLinkSection = ".gnu_debuglink"
