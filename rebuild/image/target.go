@@ -153,19 +153,7 @@ func (t *target) mkdir(dst string, e deb.Entry) error {
 
 // clear removes a file or link an earlier package left at dst (the later
 // one replaces it, as with dpkg's Replaces), but never a folder.
-func (t *target) clear(dst string) error {
-	fi, err := t.root.Lstat(dst)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("a file would replace a folder")
-	}
-	return t.root.Remove(dst)
-}
+func (t *target) clear(dst string) error { return deb.Replace(t.root, dst) }
 
 func (t *target) copyFile(src, dst string) error {
 	in, err := os.Open(src)

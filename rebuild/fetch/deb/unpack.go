@@ -203,7 +203,15 @@ func (w *dataWriter) dir(rel string) error {
 // clear removes what an earlier entry of the same name left (a later entry
 // replaces it, as tar does), but never a folder.
 func (w *dataWriter) clear(rel string) error {
-	fi, err := w.root.Lstat(rel)
+	delete(w.files, rel)
+	return Replace(w.root, rel)
+}
+
+// Replace removes the file or link at rel below root, so that a later one
+// takes its place (as tar and dpkg's Replaces do); a folder there is an
+// error, and nothing there is fine.
+func Replace(root *os.Root, rel string) error {
+	fi, err := root.Lstat(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -211,10 +219,9 @@ func (w *dataWriter) clear(rel string) error {
 		return err
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("%s: an entry would replace a folder", rel)
+		return fmt.Errorf("%s: a file or link would replace a folder", rel)
 	}
-	delete(w.files, rel)
-	return w.root.Remove(rel)
+	return root.Remove(rel)
 }
 
 func (w *dataWriter) file(rel string, r io.Reader) error {
