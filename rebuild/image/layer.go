@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -174,9 +173,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// osMode is a tar mode as fs mode bits (for chmod).
+// osMode keeps the permission, set-id and sticky bits of a mode (for chmod).
 func osMode(mode fs.FileMode) fs.FileMode {
 	return mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 }
-
-var _ = strings.TrimSpace

@@ -7,19 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"pault.ag/go/debian/control"
 
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/deb"
 	"github.com/reprove/reprove/rebuild/image"
-	"github.com/reprove/reprove/rebuild/manifest"
 )
 
 // Adapter infers manifests for Debian binary packages.
@@ -223,9 +220,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-var (
-	_ = path.Base
-	_ control.Paragraph
-	_ manifest.Manifest
-)
