@@ -70,6 +70,7 @@ type verifyConfig struct {
 	Builder string
 	Fetch   fetchConfig
 	History string // --history DB: record the result there
+	Debian  debianConfig
 	// FlagErrs are problems found reading the flags; they are reported
 	// with the others, before anything is fetched.
 	FlagErrs error
@@ -116,7 +117,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) error {
 	if err == nil {
 		p := newProgress(cfg.Quiet)
 		var e *rebuild.Env
-		if e, err = rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)); err == nil {
+		ec := envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)
+		cfg.Debian.apply(&ec)
+		if e, err = rebuild.NewEnv(ec); err == nil {
 			res, err = e.VerifyTarget(ctx, cfg.Target)
 			e.Close()
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/fetch/npm"
@@ -44,9 +45,13 @@ type Config struct {
 	GOPROXY string
 	// BuilderImage is the image inferred manifests build in.
 	BuilderImage string
+	// BuildInfo is the .buildinfo (file or URL) of a .deb to verify.
+	BuildInfo string
 	// Limits bound every archive reprove reads (sources, members); zero
 	// fields take archive's defaults.
 	Limits archive.Limits
+	// Debian says where Debian packages come from (images, .deb verifies).
+	Debian DebianConfig
 	Diff   diff.Options
 	Tool   report.Tool
 	// Progress receives download events; Step phase changes; Events what
@@ -91,6 +96,7 @@ type SchemeSet struct {
 type SchemeConfig struct {
 	Client  *http.Client
 	GOPROXY string
+	Config  Config // the whole environment's configuration
 }
 
 var (
@@ -147,6 +153,8 @@ func init() {
 	RegisterBackend("runc", func(c BackendConfig) (sandbox.Backend, error) {
 		return runc.New(runc.Options{CacheDir: c.CacheDir, TreeKey: c.TreeKey})
 	})
+	RegisterScheme("deb", debScheme)
+	adapter.Register(debian.Adapter{})
 }
 
 type gomodPinner struct{ s *gomod.Scheme }
@@ -193,7 +201,7 @@ func NewEnv(cfg Config) (*Env, error) {
 	fopts := []fetch.Option{fetch.WithRewrites(rewrites), fetch.WithProgress(cfg.Progress),
 		fetch.WithHTTPClient(e.Client), fetch.WithAllowPaths(cfg.AllowPaths...), fetch.WithLimits(cfg.Limits)}
 	for _, name := range sortedSchemes() {
-		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY})
+		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY, Config: cfg})
 		fopts = append(fopts, fetch.WithSchemes(set.Scheme))
 		if set.Pinner != nil {
 			e.pinners = append(e.pinners, set.Pinner)
@@ -387,6 +395,6 @@ func (e *Env) adapterInput(path, uri, dgst, member string) adapter.Input {
 	return adapter.Input{
 		Path: path, URI: uri, Digest: dgst, Member: member,
 		Rewrites: e.Rewrites, BuilderImage: e.cfg.BuilderImage, GOPROXY: e.cfg.GOPROXY,
-		Cache: e.Cache, HTTPClient: e.Client,
+		Cache: e.Cache, HTTPClient: e.Client, BuildInfo: e.cfg.BuildInfo, Debian: debianEnv{e},
 	}
 }

@@ -82,6 +82,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 		FirstDifference: -1,
 		Inputs:          []report.Input{},
 		Timings:         []report.Timing{},
+		Approximated:    m.Approximated,
 	}
 	if opts.Backend != nil {
 		res.Backend = opts.Backend.Name()
@@ -177,6 +178,7 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		timeout = DefaultTimeout
 	}
 	var out *sandbox.Result
+	opts.Diff.Times = buildTimes(m, opts.now())
 	err = opts.timed(res, "build", func() error {
 		opts.step("build", "%s in %s (%s backend, timeout %s)", m.Name, m.Builder.Image, opts.Backend.Name(), timeout)
 		opts.emit(BuildStarted{Name: m.Name, Log: filepath.Join(runDir, "build.log"), Backend: opts.Backend.Name(), Timeout: timeout})
@@ -187,6 +189,7 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			ImageDigest: image.Digest,
 			RunDir:      runDir,
 			Mounts:      mounts,
+			Scratch:     m.Build.Writable,
 			Workdir:     m.Build.Workdir,
 			Env:         m.Build.Env,
 			Script:      m.Build.Script,
@@ -217,7 +220,10 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	}
 	return inStage(StageCompare, opts.timed(res, "compare", func() error {
 		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
-		return compare(ctx, published, out.Output, opts, res)
+		if err := compare(ctx, published, out.Output, opts, res); err != nil {
+			return err
+		}
+		return compareAlso(ctx, m, filepath.Join(runDir, "out"), opts, res)
 	}))
 }
 

@@ -67,6 +67,11 @@ type Input struct {
 	// the declared URIs; rewrites only apply when fetching. They are here so
 	// adapters that must look at a source while inferring can honour them.
 	Rewrites []fetch.Rewrite
+	// BuildInfo is the .buildinfo (a file or URL) the user named with
+	// --buildinfo, for the Debian adapter; empty derives one.
+	BuildInfo string
+	// Debian gives the Debian adapter the archives and the image builder.
+	Debian DebianEnv
 }
 
 // Plan is what an adapter inferred.
@@ -84,6 +89,9 @@ type Candidate struct {
 
 // Adapters are the registered adapters, in the order Infer tries them.
 var Adapters = []Adapter{Go{}}
+
+// Register adds an adapter after those already registered.
+func Register(a Adapter) { Adapters = append(Adapters, a) }
 
 // Infer tries each adapter in order and returns the first plan.
 func Infer(ctx context.Context, in Input) (*Plan, error) {
@@ -115,12 +123,12 @@ const BuilderImageEnv = "REPROVE_BUILDER_IMAGE"
 // shell and git, for Go's vcs stamping; the Go toolchain comes as a pinned
 // source) is built locally and deterministically with
 //
-//	go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR
+//	reprove image build git -o DIR
 //
-// which prints its digest; use oci-layout:DIR@<digest>.
+// which prints oci-layout:DIR@<digest>.
 func DefaultBuilderImage() (string, error) {
 	if img := os.Getenv(BuilderImageEnv); img != "" {
 		return img, nil
 	}
-	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR`, which prints the digest")
+	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `reprove image build git -o DIR`, which prints the reference")
 }
