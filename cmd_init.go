@@ -57,13 +57,24 @@ func runInit(ctx context.Context, cfg initConfig) error {
 	for _, n := range plan.Notes {
 		header.WriteString("\n" + n)
 	}
+	if plan.Check != "" {
+		header.WriteString("\nCheck: " + plan.Check)
+	}
+	header.WriteString("\nThis is candidate " + c.Name + from(c.From))
 	if len(plan.Candidates) > 1 {
-		header.WriteString("\nThis is candidate " + c.Name + "; others that `reprove verify ARTIFACT` also tries:")
+		header.WriteString("; others that `reprove verify ARTIFACT` also tries:")
 		for _, o := range plan.Candidates[1:] {
-			header.WriteString("\n  - " + o.Name)
+			header.WriteString("\n  - " + o.Name + from(o.From))
 		}
 	}
 	return report.WriteTo(cfg.Output, os.Stdout, func(w io.Writer) error {
 		return manifest.Encode(w, c.Manifest, header.String())
 	})
+}
+
+func from(f string) string {
+	if f == "" {
+		return ""
+	}
+	return " (from " + f + ")"
 }

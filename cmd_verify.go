@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reprove/reprove/diff"
@@ -69,6 +73,7 @@ type verifyConfig struct {
 	Replace []string // OLD=NEW
 	Builder string
 	Fetch   fetchConfig
+	All     bool   // --all-members
 	History string // --history DB: record the result there
 	Debian  debianConfig
 	// FlagErrs are problems found reading the flags; they are reported
@@ -113,6 +118,9 @@ func tool() report.Tool {
 func runVerify(ctx context.Context, cfg verifyConfig) error {
 	started := time.Now()
 	outs, key, err := cfg.check()
+	if err == nil && cfg.All {
+		return verifyEachMember(ctx, cfg, outs, key, started)
+	}
 	var res *report.Result
 	if err == nil {
 		p := newProgress(cfg.Quiet)
@@ -125,6 +133,13 @@ func runVerify(ctx context.Context, cfg verifyConfig) error {
 		}
 		p.Close()
 	}
+	return finishVerify(ctx, cfg, outs, key, started, res, err)
+}
+
+// finishVerify writes the reports of one check, whatever its outcome, and
+// records it; the error it returns is the verdict's answer or what stopped
+// the check.
+func finishVerify(ctx context.Context, cfg verifyConfig, outs outputConfig, key crypto.Signer, started time.Time, res *report.Result, err error) error {
 	if res == nil {
 		res = rebuild.ErrorResult(tool(), cfg.Target, started, err)
 	}
@@ -142,6 +157,76 @@ func runVerify(ctx context.Context, cfg verifyConfig) error {
 		return err
 	}
 	return answer(verdictCode(res.Verdict))
+}
+
+// verifyEachMember verifies every recognised member of an archive
+// (--all-members); each member's reports go to the files named, with the
+// member's name before the extension, and each result is recorded. The
+// answer is the worst verdict's.
+func verifyEachMember(ctx context.Context, cfg verifyConfig, outs outputConfig, key crypto.Signer, started time.Time) error {
+	p := newProgress(cfg.Quiet)
+	e, err := rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p))
+	var results []*report.Result
+	if err == nil {
+		results, err = e.VerifyEachMember(ctx, cfg.Target)
+		e.Close()
+	}
+	p.Close()
+	if len(results) == 0 {
+		return finishVerify(ctx, cfg, outs, key, started, nil, err)
+	}
+	code := exitOK
+	tags := memberTags(results)
+	for i, res := range results {
+		if res.Diff != nil {
+			warn(res.Diff.Warnings)
+		}
+		if werr := writeReports(res, cfg.common, outs.forMember(tags[i]), key); werr != nil && err == nil {
+			err = werr
+		}
+		recordVerify(ctx, os.Stderr, cfg.History, res, nil)
+		code = max(code, verdictCode(res.Verdict))
+	}
+	if err != nil {
+		return err
+	}
+	return answer(code)
+}
+
+// memberTags are the names report files of each member get: the member's
+// base name, or its position when two members share one.
+func memberTags(results []*report.Result) []string {
+	tags := make([]string, len(results))
+	seen := map[string]int{}
+	for i, r := range results {
+		tags[i] = strings.Map(func(c rune) rune {
+			if c == '/' || c == os.PathSeparator || c < ' ' {
+				return '_'
+			}
+			return c
+		}, path.Base(r.Artifact.Member))
+		seen[tags[i]]++
+	}
+	for i := range tags {
+		if seen[tags[i]] > 1 {
+			tags[i] = strconv.Itoa(i + 1)
+		}
+	}
+	return tags
+}
+
+// forMember names the report files of one member: r.json → r.TAG.json.
+func (o outputConfig) forMember(tag string) outputConfig {
+	rename := func(p string) string {
+		if p == "" || p == "-" {
+			return p
+		}
+		ext := filepath.Ext(p)
+		return strings.TrimSuffix(p, ext) + "." + tag + ext
+	}
+	o.Text, o.JSON, o.HTML, o.Markdown, o.JUnit = rename(o.Text), rename(o.JSON), rename(o.HTML), rename(o.Markdown), rename(o.JUnit)
+	o.Attestation, o.Provenance = rename(o.Attestation), rename(o.Provenance)
+	return o
 }
 
 // writeReports writes res in every format asked for. It writes every

@@ -12,6 +12,7 @@ func verifyCommand() *cli.Command {
 		&cli.StringFlag{Name: "attestation", Usage: "write a signed in-toto attestation (DSSE) to `FILE`; needs --sign-key"},
 		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
 		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},
+		&cli.BoolFlag{Name: "all-members", Usage: "ARTIFACT is an archive named without #MEMBER: verify each member an adapter recognises (its Go binaries); report files get the member's name before their extension"},
 	}, reportFlags, diffLimitFlags, fetchFlags, inferFlags, []cli.Flag{buildinfoFlag}, debianFlags, []cli.Flag{historyFlag, cacheFlag, quietFlag, noColorFlag})
 	return withExamples(&cli.Command{
 		Name:      "verify",
@@ -47,6 +48,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error, 3 fetch 
 				Fetch:    fetchSettings(c),
 				History:  historyDSN(c),
 				Debian:   debianSettings(c),
+				All:      c.Bool("all-members"),
 				FlagErrs: derr,
 			})
 		},
@@ -56,6 +58,8 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error, 3 fetch 
 		example{"reprove verify --attestation vsa.json --sign-key key.pem reprove.yaml", "a signed in-toto attestation of the verdict"},
 		example{"reprove verify ./hello --builder-image oci-layout:img@sha256:…", "no manifest: infer it from a Go binary's build info"},
 		example{"reprove verify --buildinfo hello_1.0_amd64.buildinfo hello_1.0_amd64.deb", "a Debian package, rebuilt as its .buildinfo says"},
+		example{"reprove verify --all-members --json r.json npm:tool-linux-x64@1.2.3", "every Go binary of an npm package, one report each (r.NAME.json)"},
+		example{"reprove verify gomod:golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64", "a whole Go release rebuilt from a bootstrap toolchain (tens of minutes)"},
 	)
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/reprove/reprove/rebuild/adapter/golang/golangtest"
 	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
 	"github.com/reprove/reprove/report"
 )
@@ -556,5 +557,281 @@ func TestE2EVerifyGoInstalledFromProxy(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(uris, " "), "gomod:golang.org/x/example/hello@v0.0.0-20250915201037-7f05d217867b") {
 		t.Errorf("inputs: want the module zip of %s, got %q", pkg, uris)
+	}
+}
+
+// TestVerifyGoExperimentVersion: a binary whose Go version carries
+// experiments (go1.26.8-X:nodwarf5) is rebuilt with that release's
+// toolchain and GOEXPERIMENT, and reproduces.
+func TestVerifyGoExperimentVersion(t *testing.T) {
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	proxy := goProxy(t)
+	repo, _ := gitRepo(t, helloFiles(t, helloModule))
+	out := filepath.Join(t.TempDir(), "hello")
+	hostGo(t, repo, proxy, []string{"GOEXPERIMENT=nodwarf5"}, "build", "-trimpath", "-o", out, "./cmd/hello")
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+		"--replace-source", "git+https://"+helloModule+"=git+file://"+repo, "--builder-image", image, out)
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	release := strings.TrimSuffix(strings.TrimPrefix(toolchainVer, "v0.0.1-"), ".linux-amd64")
+	if !strings.Contains(strings.Join(res.Adapter.Notes, "\n"), "Go version "+release+"-X:nodwarf5: release "+release+" with GOEXPERIMENT=nodwarf5") {
+		t.Errorf("notes do not explain the experiments suffix: %q", res.Adapter.Notes)
+	}
+}
+
+// TestVerifyGoGOPATHMode: a binary built in GOPATH mode (no main module,
+// as distributions build) is named as such, with exit 2, before anything
+// is fetched or built.
+func TestVerifyGoGOPATHMode(t *testing.T) {
+	gopath := t.TempDir()
+	src := filepath.Join(gopath, "src", "example.org", "tool")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "tool")
+	cmd := exec.Command("go", "build", "-o", bin, "example.org/tool")
+	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in GOPATH mode: %v\n%s", err, b)
+	}
+	r := reproveEnv(t, t.TempDir(), []string{"GOPROXY=off"}, "verify", "--builder-image", "oci-layout:x@sha256:"+strings.Repeat("0", 64), bin)
+	if r.code != 2 || !strings.Contains(r.stderr, "built in GOPATH mode (package example.org/tool, no main module): its dependencies are not recorded; this looks like a distribution build") {
+		t.Fatalf("want exit 2 naming GOPATH mode, got %d\nstderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// releaseVerify runs reprove verify with no manifest on a binary of repo
+// (standing in for github.com/reprove-e2e/hello) and returns the result.
+func releaseVerify(t *testing.T, repo, bin string, proxy *gomodtest.Proxy) (runResult, *report.Result) {
+	t.Helper()
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, sharedCache(t), []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+		"--replace-source", "git+https://"+helloModule+"=git+file://"+repo, "--builder-image", gitImage(t), bin)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	return r, readResult(t, js)
+}
+
+// TestVerifyGoreleaserRelease: a Go CLI released with goreleaser — its
+// .goreleaser.yaml stamps -X into internal/version, the binary is stripped —
+// is verified reproducible with no manifest: the link flags come from the
+// configuration at the pinned commit, rendered from what the binary
+// records. Without the configuration, a search of the source for
+// stamp-named variables finds them.
+func TestVerifyGoreleaserRelease(t *testing.T) {
+	requireSandbox(t)
+	proxy := goProxy(t)
+	tests := []struct {
+		name     string
+		config   bool
+		wantFrom string
+	}{
+		{name: "goreleaser configuration", config: true, wantFrom: ".goreleaser.yaml builds[0] (id hello)"},
+		{name: "found by the source search", wantFrom: "source search: " + helloModule + "/internal/version.Version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"internal/version/version.go": golangtest.VersionPackage,
+				"cmd/hello/main.go": golangtest.MainWithVersionPackage(helloModule)}
+			if tt.config {
+				files[".goreleaser.yaml"] = golangtest.NonMainConfig(helloModule)
+			}
+			rel := golangtest.Release{Module: helloModule, Files: files, Tag: "v1.2.3", Date: "2024-03-04T05:06:07Z"}
+			repo, rev := rel.Repo(t)
+			ld := rel.Ldflags(rev, golangtest.NonMainLdflags(helloModule)...)
+			bin := golangtest.Build(t, repo, "cmd/hello", ld, []string{"-trimpath"})
+			r, res := releaseVerify(t, repo, bin, proxy)
+			if r.code != 0 || res.Verdict != report.Reproducible {
+				t.Fatalf("want reproducible (exit 0), got %s (exit %d)\nstdout:\n%s\nstderr:\n%s", res.Verdict, r.code, r.stdout, r.stderr)
+			}
+			a := res.Adapter
+			if len(a.Candidates) != 1 || !strings.HasPrefix(a.Candidates[0].From, tt.wantFrom) || a.Matched != a.Candidates[0].Name {
+				t.Fatalf("want the first candidate (from %s) to match, got %+v", tt.wantFrom, a.Candidates)
+			}
+			if tt.config && a.Matched != "ldflags="+ld {
+				t.Errorf("matched %q, want ldflags=%s", a.Matched, ld)
+			}
+			if !strings.Contains(r.stdout, "from "+tt.wantFrom) {
+				t.Errorf("the text report does not say where the candidate came from:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestVerifyGoCandidatesShareBuildCache: the candidates of one verify share
+// a Go build cache. The release's configuration takes a value from the
+// release machine's environment ({{.Env.GIT_COMMIT}}), which the binary does
+// not record: that flag is left out of the first candidate, which fails;
+// the source search supplies it in the second, which reproduces, compiling
+// nothing of the standard library again.
+func TestVerifyGoCandidatesShareBuildCache(t *testing.T) {
+	requireSandbox(t)
+	proxy := goProxy(t)
+	config := "version: 2\nbuilds:\n  - main: ./cmd/hello\n    flags: [-trimpath]\n    ldflags:\n      - -s -w -X main.version={{.Version}} -X main.commit={{ .Env.GIT_COMMIT }}\n"
+	rel := golangtest.Release{Module: helloModule, Tag: "v1.2.3",
+		Files: map[string]string{".goreleaser.yaml": config, "cmd/hello/main.go": golangtest.MainWithDefaultVars}}
+	repo, rev := rel.Repo(t)
+	bin := golangtest.Build(t, repo, "cmd/hello", "-s -w -X main.version=1.2.3 -X main.commit="+rev, []string{"-trimpath"})
+	r, res := releaseVerify(t, repo, bin, proxy)
+	if r.code != 0 {
+		t.Fatalf("want reproducible, got exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	a := res.Adapter
+	if len(a.Candidates) != 2 || a.Candidates[0].Verdict != report.NotReproducible || a.Candidates[1].Verdict != report.Reproducible ||
+		!strings.HasPrefix(a.Candidates[1].From, "source search") {
+		t.Fatalf("want the configuration's candidate not reproducible, then the source search's reproducible; got %+v", a.Candidates)
+	}
+	if !strings.Contains(strings.Join(a.Notes, "\n"), "-X main.commit left out: its value holds Env.GIT_COMMIT, which the binary does not record") {
+		t.Errorf("notes do not name the unknown {{.Env.GIT_COMMIT}}: %q", a.Notes)
+	}
+	compiled := func(log string) []string {
+		b, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pkgs []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if l == "runtime" || l == "internal/abi" {
+				pkgs = append(pkgs, l)
+			}
+		}
+		return pkgs
+	}
+	if got := compiled(a.Candidates[0].BuildLog); len(got) != 2 {
+		t.Errorf("the first candidate's build (go build -v) did not compile the runtime: %v", got)
+	}
+	if got := compiled(a.Candidates[1].BuildLog); len(got) != 0 {
+		t.Errorf("the second candidate compiled %v again: the build cache was not shared", got)
+	}
+}
+
+// shoutModule is a dependency with code: its files' names (in the module
+// cache) are in the binary's line table.
+var shoutModule = gomodtest.Module{Path: "example.com/shout", Version: "v1.0.0", Files: map[string]string{
+	"go.mod":   "module example.com/shout\n\ngo 1.22\n",
+	"shout.go": "package shout\n\nimport \"strings\"\n\n// Shout upper-cases s.\n//\n//go:noinline\nfunc Shout(s string) string { return strings.ToUpper(s) + \"!\" }\n",
+}}
+
+// cgoFiles is a cgo program using the greet and shout modules (serve
+// shoutModule from the proxy).
+func cgoFiles(t *testing.T) map[string]string {
+	files := helloFiles(t, helloModule)
+	sum, err := shoutModule.GoSum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["go.sum"] += sum
+	files["go.mod"] = "module " + helloModule + "\n\ngo 1.22\n\nrequire (\n\texample.com/greet v1.0.0\n\texample.com/shout v1.0.0\n)\n"
+	files["cmd/hello/main.go"] = `package main
+
+/*
+static int answer(void) { return 42; }
+*/
+import "C"
+
+import (
+	"example.com/greet"
+	"example.com/shout"
+)
+
+func main() { println(shout.Shout(greet.Hello), int(C.answer())) }
+`
+	return files
+}
+
+// TestVerifyGoCgoBinary: a binary built with CGO_ENABLED=1 is verified
+// reproducible in a builder image with a C toolchain (the go-cgo recipe);
+// built without -trimpath, it is rebuilt where the binary says it was
+// built (GOROOT, module folder and module cache read off its file names).
+func TestVerifyGoCgoBinary(t *testing.T) {
+	requireSandbox(t)
+	l, d := testImage(t, "go-cgo")
+	image := "oci-layout:" + l + "@" + d
+	proxy := goProxy(t, shoutModule)
+	tests := []struct {
+		name      string
+		flags     []string
+		wantNotes []string
+	}{
+		{name: "trimpath", flags: []string{"-trimpath", "-ldflags=-s -w"},
+			wantNotes: []string{"CGO_ENABLED=1: C compiler gcc", "the binary's .comment names the C toolchain that built it: \"GCC: (Debian 12.2.0-14"}},
+		{name: "at the build path", flags: nil,
+			wantNotes: []string{"built without -trimpath in GOROOT " + runtime.GOROOT(), "built without -trimpath with GOMODCACHE /tmp/", "(from the binary's file names): the source is placed there"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, _ := gitRepo(t, cgoFiles(t))
+			out := filepath.Join(t.TempDir(), "hello")
+			hostGo(t, repo, proxy, []string{"CGO_ENABLED=1", "CC="}, append(append([]string{"build"}, tt.flags...), "-o", out, "./cmd/hello")...)
+			js := filepath.Join(t.TempDir(), "result.json")
+			r := reproveEnv(t, sharedCache(t), []string{"GOPROXY=" + proxy.URL}, "verify", "--json", js,
+				"--replace-source", "git+https://"+helloModule+"=git+file://"+repo, "--builder-image", image, out)
+			if r.code != 0 {
+				t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			notes := strings.Join(readResult(t, js).Adapter.Notes, "\n")
+			for _, w := range tt.wantNotes {
+				if !strings.Contains(notes, w) {
+					t.Errorf("notes lack %q:\n%s", w, notes)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyGoCgoNeedsCToolchain: a cgo binary and a builder image with no C
+// compiler: refused before anything is built (exit 2), naming the missing
+// compiler and the recipe of an image that has one.
+func TestVerifyGoCgoNeedsCToolchain(t *testing.T) {
+	requireSandbox(t)
+	proxy := goProxy(t, shoutModule)
+	repo, _ := gitRepo(t, cgoFiles(t))
+	out := filepath.Join(t.TempDir(), "hello")
+	hostGo(t, repo, proxy, []string{"CGO_ENABLED=1", "CC="}, "build", "-trimpath", "-o", out, "./cmd/hello")
+	r := reproveEnv(t, sharedCache(t), []string{"GOPROXY=" + proxy.URL}, "verify",
+		"--replace-source", "git+https://"+helloModule+"=git+file://"+repo, "--builder-image", gitImage(t), out)
+	want := "CGO_ENABLED=1: the rebuild runs the C compiler gcc, which builder image " + gitImage(t) + " does not have; build an image with gcc and libc6-dev with the go-cgo recipe"
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("want exit 2 saying %q, got %d\nstderr:\n%s", want, r.code, r.stderr)
+	}
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, "build ") {
+			t.Errorf("something was built: %s", l)
+		}
+	}
+}
+
+// TestE2EToolchainDistribution rebuilds a whole Go release the gorebuild
+// way, through the module proxy this machine uses: bootstrapped with the
+// release src/make.bash names, make.bash -distpack in the sandbox, the
+// module zip compared with the published one. It takes tens of minutes, so
+// it runs only with REPROVE_E2E_TOOLCHAIN=1 besides REPROVE_E2E=1
+// (scripts/test.sh runs it once, on its own, in CI).
+func TestE2EToolchainDistribution(t *testing.T) {
+	if os.Getenv("REPROVE_E2E") != "1" || os.Getenv("REPROVE_E2E_TOOLCHAIN") != "1" {
+		t.Skip("rebuilds a Go release from source: set REPROVE_E2E=1 REPROVE_E2E_TOOLCHAIN=1")
+	}
+	requireSandbox(t)
+	image := gitImage(t)
+	cache := sharedCache(t)
+	js := filepath.Join(t.TempDir(), "result.json")
+	r := reproveEnv(t, cache, nil, "verify", "--json", js, "--builder-image", image,
+		"gomod:golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64")
+	if r.code != 0 {
+		t.Fatalf("exit code: want 0, got %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readResult(t, js)
+	if res.Verdict != report.Reproducible || res.Adapter == nil ||
+		!strings.Contains(res.Adapter.Check, "the whole go1.26.8 distribution for linux/amd64 rebuilt from its source with bootstrap go1.24.6") {
+		t.Errorf("want a reproducible whole-distribution rebuild, got %s, adapter %+v", res.Verdict, res.Adapter)
 	}
 }

@@ -32,6 +32,7 @@ const (
 	CauseGoToolchain        CauseID = "go-toolchain"
 	CauseGoModuleVersions   CauseID = "go-module-versions"
 	CauseGoVCSModified      CauseID = "go-vcs-modified"
+	CauseGoStampedString    CauseID = "go-stamped-string"
 	CauseBuildID            CauseID = "build-id"
 	CauseChecksums          CauseID = "checksums"
 	CauseRandomIDs          CauseID = "random-ids"
@@ -88,6 +89,8 @@ var causeCatalogue = []CauseInfo{
 		"Build from the same go.mod/go.sum and vendor tree; check replace directives and GOFLAGS=-mod", false},
 	{CauseGoVCSModified, "Go binary built from a checkout with uncommitted changes (vcs.modified=true)",
 		"Its recorded commit is not its whole source: rebuild and publish from a clean checkout of a pushed commit, or get the exact source from the publisher", false},
+	{CauseGoStampedString, "A string stamped into the Go binary (go build -ldflags=-X) is in one side only",
+		"Build with the same -ldflags -X flags as the published binary (goreleaser's ldflags, a Makefile's VERSION/COMMIT/DATE): the string shown is the value set", false},
 	{CauseBuildID, "Build IDs differ",
 		"Build IDs are derived from the inputs: fix the other differences first; for C use --build-id=sha1, for Go do not pass -ldflags=-buildid=<random>", true},
 	{CauseChecksums, "Checksums listed for files that differ (md5sums, SHA256SUMS, RECORD)",

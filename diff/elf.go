@@ -141,6 +141,9 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 			}
 		}
 	}
+	if n := goNearMiss(a, b, fa, fb, secs); n != nil {
+		details = append(details, n)
+	}
 	details = append(details, secs...)
 	if len(details) == 0 {
 		if n := c.unexplained(a, b, "elf", before, "all headers, tables and section contents are equal; the bytes differ outside any section (padding)"); n != nil {

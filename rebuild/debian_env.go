@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/reprove/reprove/diff/archive"
+	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/deb"
 	"github.com/reprove/reprove/rebuild/image"
@@ -55,5 +57,19 @@ func debScheme(c SchemeConfig) SchemeSet {
 		},
 		Arch: image.HostArch(), Suite: image.HostSuite(), Client: c.Client, Limits: c.Config.Limits,
 	})
-	return SchemeSet{Scheme: s, Pinner: s}
+	return SchemeSet{Scheme: s, Pinner: debPinner{s}}
+}
+
+type debPinner struct{ *deb.Scheme }
+
+func (p debPinner) Pin(ctx context.Context, c *fetch.Cache, uri string) (adapter.Pinned, error) {
+	d, err := p.Scheme.Pin(ctx, c, uri)
+	if err != nil {
+		return adapter.Pinned{}, err
+	}
+	dg, err := digest.Parse(d)
+	if err != nil {
+		return adapter.Pinned{}, err
+	}
+	return adapter.Pinned{URI: uri, Digest: d, Path: c.BlobPath(dg)}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/adapter/debian"
+	"github.com/reprove/reprove/rebuild/adapter/golang"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
 	"github.com/reprove/reprove/rebuild/fetch/npm"
@@ -78,11 +79,12 @@ type Env struct {
 	release  func() // the cache's use lock
 }
 
-// Pinner finds the digest of an artifact named without one (trust on first
+// Pinner finds the digest of an input named without one (trust on first
 // use, recorded in the report). Schemes that download implement it.
 type Pinner interface {
 	Handles(uri string) bool
-	Pin(ctx context.Context, c *fetch.Cache, uri string) (digest string, err error)
+	// Pin downloads uri into c; the returned URI is uri made canonical.
+	Pin(ctx context.Context, c *fetch.Cache, uri string) (adapter.Pinned, error)
 }
 
 // SchemeSet is what one registered registry scheme contributes.
@@ -154,29 +156,30 @@ func init() {
 		return runc.New(runc.Options{CacheDir: c.CacheDir, TreeKey: c.TreeKey})
 	})
 	RegisterScheme("deb", debScheme)
+	adapter.Register(golang.Adapter{})
 	adapter.Register(debian.Adapter{})
 }
 
 type gomodPinner struct{ s *gomod.Scheme }
 
 func (p gomodPinner) Handles(uri string) bool { return p.s.Handles(uri) }
-func (p gomodPinner) Pin(ctx context.Context, c *fetch.Cache, uri string) (string, error) {
+func (p gomodPinner) Pin(ctx context.Context, c *fetch.Cache, uri string) (adapter.Pinned, error) {
 	pinned, err := p.s.Pin(ctx, c, uri)
 	if err != nil {
-		return "", err
+		return adapter.Pinned{}, err
 	}
-	return pinned.Digest, nil
+	return adapter.Pinned{URI: pinned.Ref.String(), Digest: pinned.Digest, Path: pinned.Path}, nil
 }
 
 type npmPinner struct{ s *npm.Scheme }
 
 func (p npmPinner) Handles(uri string) bool { return p.s.Handles(uri) }
-func (p npmPinner) Pin(ctx context.Context, c *fetch.Cache, uri string) (string, error) {
+func (p npmPinner) Pin(ctx context.Context, c *fetch.Cache, uri string) (adapter.Pinned, error) {
 	pinned, err := p.s.Pin(ctx, c, uri)
 	if err != nil {
-		return "", err
+		return adapter.Pinned{}, err
 	}
-	return pinned.Digest, nil
+	return adapter.Pinned{URI: uri, Digest: pinned.Digest, Path: pinned.Path}, nil
 }
 
 // NewEnv builds the environment: the cache, one HTTP client for every
@@ -390,11 +393,8 @@ func absPath(p string) string {
 	return p
 }
 
-// adapterInput is shared by Infer's callers.
-func (e *Env) adapterInput(path, uri, dgst, member string) adapter.Input {
-	return adapter.Input{
-		Path: path, URI: uri, Digest: dgst, Member: member,
-		Rewrites: e.Rewrites, BuilderImage: e.cfg.BuilderImage, GOPROXY: e.cfg.GOPROXY,
-		Cache: e.Cache, HTTPClient: e.Client, BuildInfo: e.cfg.BuildInfo, Debian: debianEnv{e},
-	}
+// AdapterEnv is what adapters are given of this environment: fetcher (the
+// one a verification of their manifests uses), pinner and HTTP client.
+func (e *Env) AdapterEnv(f *fetch.Fetcher) adapter.Env {
+	return adapter.Env{Fetcher: f, Pinner: e, Client: e.Client, BuilderImage: e.cfg.BuilderImage, BuildInfo: e.cfg.BuildInfo, Debian: debianEnv{e}}
 }

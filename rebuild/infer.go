@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -53,7 +54,21 @@ func (e *Env) Infer(ctx context.Context, target string) (*adapter.Plan, *fetch.F
 	if err != nil {
 		return nil, nil, inStage(StageFetch, err)
 	}
-	plan, err := adapter.Infer(ctx, e.adapterInput(path, uri, dgst, member))
+	in := adapter.Input{
+		Artifact: adapter.Artifact{Path: path, URI: uri, Digest: dgst, Member: member, Name: suggestedName(uri)},
+		Env:      e.AdapterEnv(fetcher),
+	}
+	plan, err := adapter.Infer(ctx, in)
+	if errors.Is(err, adapter.ErrNotApplicable) && member == "" {
+		// An archive named whole: say which members could be verified.
+		kind, members, lerr := e.recognisedMembers(ctx, fetcher, path)
+		if lerr != nil {
+			return nil, nil, inStage(StageFetch, lerr)
+		}
+		if len(members) > 0 {
+			return nil, nil, inStage(StageInfer, &MembersError{Target: target, Kind: kind, Members: members})
+		}
+	}
 	var fe *adapter.FetchError
 	switch {
 	case errors.As(err, &fe):
@@ -110,6 +125,20 @@ func userPaths(artifactURI, builder string) []string {
 	return dirs
 }
 
+// suggestedName names a manifest after the registry package or module the
+// user named: npm:@acme/hello-linux-x64@1.0.0 → hello-linux-x64@1.0.0,
+// gomod:example.com/tool@v1.2.3 → tool@v1.2.3. Other artifacts (a file, a
+// URL, a Go toolchain) suggest none: the adapter names them.
+func suggestedName(uri string) string {
+	if ref, err := npm.ParseURI(uri); err == nil {
+		return path.Base(ref.Name) + "@" + ref.Version
+	}
+	if ref, err := gomod.ParseURI(uri); err == nil && !ref.IsToolchain() {
+		return path.Base(ref.Module.Path) + "@" + ref.Module.Version
+	}
+	return ""
+}
+
 // SplitMember splits ARTIFACT#MEMBER.
 func SplitMember(target string) (string, string) {
 	if i := strings.LastIndex(target, "#"); i >= 0 {
@@ -122,18 +151,9 @@ func SplitMember(target string) (string, string) {
 // trusted on first use, like any digest a person would copy into a
 // manifest, and recorded in the report.
 func (e *Env) pin(ctx context.Context, uri string) (string, string, error) {
-	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
-		b, err := e.Cache.Pin(ctx, e.Client, uri)
-		if err != nil {
-			return "", "", err
-		}
-		return uri, b.Digest.String(), nil
-	}
-	for _, p := range e.pinners {
-		if p.Handles(uri) {
-			d, err := p.Pin(ctx, e.Cache, uri)
-			return uri, d, err
-		}
+	if e.pinnable(uri) {
+		p, err := e.Pin(ctx, uri)
+		return uri, p.Digest, err
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(uri, "file://"), "file:")
 	abs, err := filepath.Abs(path)
@@ -149,4 +169,68 @@ func (e *Env) pin(ctx context.Context, uri string) (string, string, error) {
 		return "", "", fmt.Errorf("reading artifact %s: %w", uri, err)
 	}
 	return "file://" + abs, d, nil
+}
+
+// pinnable says whether Pin downloads uri (http(s) or a registry scheme).
+func (e *Env) pinnable(uri string) bool {
+	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
+		return true
+	}
+	for _, p := range e.pinners {
+		if p.Handles(uri) {
+			return true
+		}
+	}
+	return false
+}
+
+// Pin downloads an input named without a digest (an http(s) URL or a
+// registry URI such as gomod:…) into the cache and says what it is. The
+// --replace-source rewrites apply, as when fetching; the URI returned is
+// the one asked for, made canonical by its scheme (gomod: gains ?sum=).
+// Adapters pin what their manifests need through it.
+func (e *Env) Pin(ctx context.Context, uri string) (adapter.Pinned, error) {
+	to := e.Fetcher.Rewrite(uri)
+	if e.cfg.Offline {
+		return adapter.Pinned{}, fmt.Errorf("%s: %w: pinning downloads it, and --offline forbids the network; write a manifest that declares its digest", uri, fetch.ErrOffline)
+	}
+	p, err := e.pinRewritten(ctx, to)
+	if err != nil {
+		if to != uri {
+			return adapter.Pinned{}, fmt.Errorf("%w (rewritten from %s)", err, uri)
+		}
+		return adapter.Pinned{}, err
+	}
+	if rest, ok := strings.CutPrefix(p.URI, to); ok {
+		p.URI = uri + rest
+	} else {
+		p.URI = uri
+	}
+	return p, nil
+}
+
+func (e *Env) pinRewritten(ctx context.Context, uri string) (adapter.Pinned, error) {
+	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
+		b, err := e.Cache.Pin(ctx, e.Client, uri)
+		if err != nil {
+			return adapter.Pinned{}, err
+		}
+		return adapter.Pinned{URI: uri, Digest: b.Digest.String(), Path: b.Path}, nil
+	}
+	for _, p := range e.pinners {
+		if p.Handles(uri) {
+			return p.Pin(ctx, e.Cache, uri)
+		}
+	}
+	if local, ok := strings.CutPrefix(uri, "file:"); ok {
+		// A rewrite to a local file the user named: unconfined, as when
+		// fetching a rewritten URI.
+		local = strings.TrimPrefix(local, "//")
+		d, _, err := FileDigest(local)
+		if err != nil {
+			return adapter.Pinned{}, fmt.Errorf("pinning %s: %w", uri, err)
+		}
+		return adapter.Pinned{URI: uri, Digest: d, Path: local}, nil
+	}
+	return adapter.Pinned{}, fmt.Errorf("%s: cannot find its digest by downloading it; name an https://, gomod: or npm: URI, or write a manifest that declares its digest", uri)
 }

@@ -40,6 +40,9 @@ type Options struct {
 	Events func(Event)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Mounts are bound into the build besides the manifest's inputs (the
+	// build cache candidates of one plan share).
+	Mounts []sandbox.Mount
 }
 
 func (o *Options) now() time.Time {
@@ -188,7 +191,7 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			ImageLayout: image.Layout,
 			ImageDigest: image.Digest,
 			RunDir:      runDir,
-			Mounts:      mounts,
+			Mounts:      append(mounts, opts.Mounts...),
 			Scratch:     m.Build.Writable,
 			Workdir:     m.Build.Workdir,
 			Env:         m.Build.Env,

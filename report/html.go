@@ -204,6 +204,9 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 				s += "; matched " + a.Matched
 			}
 			fact("Inferred by", s, false)
+			if a.Check != "" {
+				fact("Check", a.Check, false)
+			}
 		}
 		if len(res.Approximated) > 0 {
 			fact("Inputs", "approximated: "+strings.Join(res.Approximated, "; "), false)

@@ -168,10 +168,25 @@ type Timing struct {
 
 // Adapter records how a manifest was inferred from the artifact itself.
 type Adapter struct {
-	Name    string   `json:"name"`              // "go"
+	Name string `json:"name"` // "go"
+	// Check says what kind of check the candidates make (a program rebuilt
+	// with its own toolchain, a whole distribution rebuilt from a bootstrap).
+	Check   string   `json:"check,omitempty"`
 	Tried   []string `json:"tried"`             // candidates in the order tried
 	Matched string   `json:"matched,omitempty"` // the candidate that reproduced, if any
 	Notes   []string `json:"notes,omitempty"`   // what was inferred and from where
+	// Candidates are the candidates tried, in order, with where each came
+	// from and how its rebuild went.
+	Candidates []AdapterCandidate `json:"candidates,omitempty"`
+}
+
+// AdapterCandidate is one candidate manifest an adapter inferred, as tried.
+type AdapterCandidate struct {
+	Name     string        `json:"name"`
+	From     string        `json:"from,omitempty"` // e.g. ".goreleaser.yaml builds[0]", "source search"
+	Verdict  Verdict       `json:"verdict"`
+	Build    time.Duration `json:"buildNs,omitempty"` // the build phase
+	BuildLog string        `json:"buildLog,omitempty"`
 }
 
 // Sandbox is what the build ran under.

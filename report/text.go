@@ -245,6 +245,19 @@ func renderTextInputs(ew *errWriter, res *Result, p palette) {
 			ew.printf("; matched %s", termSafe(a.Matched))
 		}
 		ew.printf("\n")
+		if a.Check != "" {
+			ew.printf("  %-9s %s\n", "check", termSafe(a.Check))
+		}
+		for i, c := range a.Candidates {
+			line := fmt.Sprintf("%d. %s: %s", i+1, c.Verdict, c.Name)
+			if c.From != "" {
+				line += " (from " + c.From + ")"
+			}
+			if c.Build > 0 {
+				line += fmt.Sprintf(", build %.1fs", c.Build.Seconds())
+			}
+			ew.printf("  %-9s %s\n", "", termSafe(line))
+		}
 		for _, n := range a.Notes {
 			ew.printf("  %-9s %s\n", "", p.dim.Sprint(termSafe(n)))
 		}

@@ -32,7 +32,12 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "not gofmt-formatted: $unformatted" >&2; exit 1; fi
 
 echo "==> go test" >&2
-go test -race -count=1 -timeout 25m ./...
+# The whole-toolchain rebuild takes tens of minutes: never in the main run.
+REPROVE_E2E_TOOLCHAIN= go test -race -count=1 -timeout 25m ./...
+if [ "${REPROVE_E2E_TOOLCHAIN:-}" = 1 ]; then
+	echo "==> a whole Go release rebuilt from a bootstrap (TestE2EToolchainDistribution)" >&2
+	REPROVE_E2E=1 go test -count=1 -timeout 120m -run '^TestE2EToolchainDistribution$' .
+fi
 
 echo "==> fuzz targets (briefly)" >&2
 # The budget is a count of executions, not a duration: with a duration, Go 1.26's

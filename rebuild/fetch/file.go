@@ -22,24 +22,9 @@ type fileScheme struct{}
 func (fileScheme) Handles(uri string) bool { return strings.HasPrefix(uri, "file:") }
 
 func (fileScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, error) {
-	want, err := parseDigest(req.URI, req.Digest)
-	if err != nil {
-		return nil, err
-	}
-	it := &Item{URI: req.URI, Digest: want.String(), Source: SourceCache}
-	if !req.Fresh {
-		b, q, err := c.Blob(ctx, want)
-		if err != nil {
-			return nil, err
-		}
-		it.quarantined(q)
-		if b != nil {
-			it.Path, it.Size = b.Path, b.Size
-			return it, nil
-		}
-	}
-	if req.Offline {
-		return nil, NewOfflineError(req.URI, it.Quarantined...)
+	want, it, done, err := cachedFile(ctx, c, req)
+	if done || err != nil {
+		return it, err
 	}
 	path, err := filePath(req.URI, strings.TrimPrefix(req.URI, "file:"), req.Dir)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // httpScheme fetches https:// and http:// URIs.
@@ -21,24 +23,9 @@ func (httpScheme) Handles(uri string) bool {
 }
 
 func (s httpScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, error) {
-	want, err := parseDigest(req.URI, req.Digest)
-	if err != nil {
-		return nil, err
-	}
-	it := &Item{URI: req.URI, Digest: want.String(), Source: SourceCache}
-	if !req.Fresh {
-		b, q, err := c.Blob(ctx, want)
-		if err != nil {
-			return nil, err
-		}
-		it.quarantined(q)
-		if b != nil {
-			it.Path, it.Size = b.Path, b.Size
-			return it, nil
-		}
-	}
-	if req.Offline {
-		return nil, NewOfflineError(req.URI, it.Quarantined...)
+	want, it, done, err := cachedFile(ctx, c, req)
+	if done || err != nil {
+		return it, err
 	}
 	b, err := c.Download(ctx, s.client, req.URI, PutOptions{URI: req.URI, Want: want, Size: req.Size})
 	if err != nil {
@@ -47,6 +34,32 @@ func (s httpScheme) Fetch(ctx context.Context, c *Cache, req Request) (*Item, er
 	it.Path, it.Size, it.Source = b.Path, b.Size, SourceNetwork
 	it.quarantined(b.Quarantined)
 	return it, nil
+}
+
+// cachedFile starts the fetch of a file pinned by digest: the Item to fill,
+// and, unless req.Fresh, the cached blob hashed again (done is then true).
+// Offline, a blob that is not cached is an error.
+func cachedFile(ctx context.Context, c *Cache, req Request) (digest.Digest, *Item, bool, error) {
+	want, err := parseDigest(req.URI, req.Digest)
+	if err != nil {
+		return "", nil, false, err
+	}
+	it := &Item{URI: req.URI, Digest: want.String(), Source: SourceCache}
+	if !req.Fresh {
+		b, q, err := c.Blob(ctx, want)
+		if err != nil {
+			return "", nil, false, err
+		}
+		it.quarantined(q)
+		if b != nil {
+			it.Path, it.Size = b.Path, b.Size
+			return want, it, true, nil
+		}
+	}
+	if req.Offline {
+		return "", nil, false, NewOfflineError(req.URI, it.Quarantined...)
+	}
+	return want, it, false, nil
 }
 
 // HTTPOptions bound every request reprove makes.

@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -261,24 +260,33 @@ func hashFiles(ctx context.Context, root string, ents []entry) error {
 }
 
 // hashFile hashes a regular file, refusing one that changed type or size
-// since it was listed.
+// since it was listed. It uses raw system calls: a toolchain tree has tens
+// of thousands of small files, and an os.File's bookkeeping (the poller,
+// a finalizer) would cost more than reading them. O_NONBLOCK keeps a FIFO
+// swapped in meanwhile from blocking; reading at most size+1 bytes keeps a
+// device from being read forever.
 func hashFile(p string, size int64, buf []byte) (string, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return "", err
+		return "", &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() || fi.Size() != size {
-		return "", errors.New("changed while it was read")
-	}
+	defer syscall.Close(fd)
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, io.LimitReader(f, size+1), buf)
-	if err != nil {
-		return "", err
+	var n int64
+	for n <= size {
+		want := min(int64(len(buf)), size+1-n)
+		k, err := syscall.Read(fd, buf[:want])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &fs.PathError{Op: "read", Path: p, Err: err}
+		}
+		if k == 0 {
+			break
+		}
+		h.Write(buf[:k])
+		n += int64(k)
 	}
 	if n != size {
 		return "", errors.New("changed while it was read")

@@ -25,7 +25,7 @@ func (x *inference) image(ctx context.Context) (*image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the build image of %s %s: %w", x.srcName, x.srcVersion, err)
 	}
-	img, err := x.in.Debian.BuildImage(ctx, r, lock, x.archive)
+	img, err := x.in.Env.Debian.BuildImage(ctx, r, lock, x.archive)
 	if err != nil {
 		return nil, fmt.Errorf("building the image of the Installed-Build-Depends: %w", err)
 	}
@@ -52,7 +52,7 @@ func (x *inference) manifest(ctx context.Context, files []srcFile, img *image.Im
 	m := &manifest.Manifest{
 		APIVersion: manifest.APIVersion,
 		Name:       strings.TrimSuffix(x.debName, ".deb"),
-		Artifact:   manifest.Artifact{URI: x.in.URI, Digest: x.in.Digest},
+		Artifact:   manifest.Artifact{URI: x.in.Artifact.URI, Digest: x.in.Artifact.Digest},
 		Builder:    manifest.Builder{Image: img.Ref},
 		Build: manifest.Build{
 			Workdir: "/", Env: x.bi.Environment, Output: "/out/" + x.debName,
@@ -77,7 +77,7 @@ func (x *inference) also(ctx context.Context, m *manifest.Manifest) {
 	if x.derived {
 		return
 	}
-	loc, ok := besideArtifact(x.in.URI)
+	loc, ok := besideArtifact(x.in.Artifact.URI)
 	compared := []string{x.debName}
 	for _, name := range x.bi.Debs(x.debName)[1:] {
 		if !ok || !x.exists(ctx, loc, name) {

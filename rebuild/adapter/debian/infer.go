@@ -74,13 +74,13 @@ func (a Adapter) Infer(ctx context.Context, in adapter.Input) (*adapter.Plan, er
 func (a Adapter) infer(ctx context.Context, x *inference) (*adapter.Plan, error) {
 	in := x.in
 	var err error
-	if in.Debian == nil || in.Cache == nil {
+	if in.Env.Debian == nil || in.Env.Fetcher == nil {
 		return nil, errors.New("the Debian adapter needs the pipeline's archives, image builder and cache")
 	}
 	if err := x.loadBuildInfo(ctx); err != nil {
 		return nil, err
 	}
-	if x.archive, err = in.Debian.Archive(x.suite, x.host, x.snapshotTime()); err != nil {
+	if x.archive, err = in.Env.Debian.Archive(x.suite, x.host, x.snapshotTime()); err != nil {
 		return nil, err
 	}
 	dsc, files, err := x.sourcePackage(ctx)
@@ -106,19 +106,19 @@ func (a Adapter) infer(ctx context.Context, x *inference) (*adapter.Plan, error)
 // newInference reads the artifact's control file, or says it is not a .deb.
 func newInference(ctx context.Context, in adapter.Input) (*inference, error) {
 	head := make([]byte, 8)
-	f, err := os.Open(in.Path)
+	f, err := os.Open(in.Artifact.Path)
 	if err != nil {
 		return nil, err
 	}
 	_, err = io.ReadFull(f, head)
 	f.Close()
 	if err != nil || !bytes.Equal(head, []byte("!<arch>\n")) {
-		return nil, fmt.Errorf("%s is not a Debian package: %w", in.URI, adapter.ErrNotApplicable)
+		return nil, fmt.Errorf("%s is not a Debian package: %w", in.Artifact.URI, adapter.ErrNotApplicable)
 	}
-	lim := in.Debian.Limits()
-	ctl, err := deb.ReadDeb(ctx, in.Path, lim, nil)
+	lim := in.Env.Debian.Limits()
+	ctl, err := deb.ReadDeb(ctx, in.Artifact.Path, lim, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v: %w", in.URI, err, adapter.ErrNotApplicable)
+		return nil, fmt.Errorf("%s: %v: %w", in.Artifact.URI, err, adapter.ErrNotApplicable)
 	}
 	x := &inference{in: in, ctl: ctl, pkg: ctl.Field("Package"), version: ctl.Field("Version"), arch: ctl.Field("Architecture")}
 	if x.pkg == "" || x.version == "" || x.arch == "" || strings.ContainsAny(x.pkg+x.version+x.arch, "/ \n") {
@@ -150,7 +150,7 @@ func (x *inference) snapshotTime() time.Time {
 // loadBuildInfo reads --buildinfo and checks it is this .deb's, or marks
 // the inference derived.
 func (x *inference) loadBuildInfo(ctx context.Context) error {
-	if x.in.BuildInfo == "" {
+	if x.in.Env.BuildInfo == "" {
 		x.derived = true
 		x.approx = append(x.approx, "no .buildinfo: the build environment is derived from today's archive, not recorded from the published build")
 		return nil
@@ -160,17 +160,17 @@ func (x *inference) loadBuildInfo(ctx context.Context) error {
 		return err
 	}
 	if x.bi, err = ParseBuildInfo(data); err != nil {
-		return fmt.Errorf("--buildinfo %s: %w", x.in.BuildInfo, err)
+		return fmt.Errorf("--buildinfo %s: %w", x.in.Env.BuildInfo, err)
 	}
 	h, ok := x.bi.Files[x.debName]
-	want := strings.TrimPrefix(x.in.Digest, "sha256:")
+	want := strings.TrimPrefix(x.in.Artifact.Digest, "sha256:")
 	switch {
 	case x.bi.Source != x.srcName:
-		return fmt.Errorf("--buildinfo %s is for source %s, the .deb is built from %s: %w", x.in.BuildInfo, x.bi.Source, x.srcName, ErrBadBuildInfo)
+		return fmt.Errorf("--buildinfo %s is for source %s, the .deb is built from %s: %w", x.in.Env.BuildInfo, x.bi.Source, x.srcName, ErrBadBuildInfo)
 	case !ok:
-		return fmt.Errorf("--buildinfo %s does not list %s: %w", x.in.BuildInfo, x.debName, ErrBadBuildInfo)
+		return fmt.Errorf("--buildinfo %s does not list %s: %w", x.in.Env.BuildInfo, x.debName, ErrBadBuildInfo)
 	case h.SHA256 != want:
-		return fmt.Errorf("--buildinfo %s lists %s with sha256:%s, the artifact is sha256:%s: %w", x.in.BuildInfo, x.debName, h.SHA256, want, fetch.ErrDigestMismatch)
+		return fmt.Errorf("--buildinfo %s lists %s with sha256:%s, the artifact is sha256:%s: %w", x.in.Env.BuildInfo, x.debName, h.SHA256, want, fetch.ErrDigestMismatch)
 	}
 	if x.bi.BuildArch != "" {
 		x.host = x.bi.BuildArch
@@ -185,9 +185,9 @@ func (x *inference) loadBuildInfo(ctx context.Context) error {
 
 // readBuildInfo reads --buildinfo, a file or a URL, bounded.
 func (x *inference) readBuildInfo(ctx context.Context) ([]byte, string, error) {
-	src := x.in.BuildInfo
+	src := x.in.Env.BuildInfo
 	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
-		b, err := x.in.Cache.Download(ctx, x.client(), src, fetch.PutOptions{})
+		b, err := x.in.Env.Fetcher.Cache().Download(ctx, x.client(), x.in.Env.Fetcher.Rewrite(src), fetch.PutOptions{})
 		if err != nil {
 			return nil, "", fmt.Errorf("--buildinfo: %w", err)
 		}

@@ -50,11 +50,13 @@ func besideArtifact(uri string) (location, bool) {
 // fetchFile brings loc/name into the cache, checked against want (a hex
 // sha256; empty pins it on first use).
 func (x *inference) fetchFile(ctx context.Context, loc location, name, want string, size int64) (*fetch.Blob, error) {
-	uri := loc.uri(name)
+	// The pipeline's --replace-source rewrites apply to what is fetched;
+	// the manifest keeps the declared URI.
+	uri := x.in.Env.Fetcher.Rewrite(loc.uri(name))
 	o := fetch.PutOptions{URI: uri, Size: size}
 	if want != "" {
 		o.Want = digest.NewDigestFromEncoded(digest.SHA256, want)
-		if b, _, err := x.in.Cache.Blob(ctx, o.Want); err != nil || b != nil {
+		if b, _, err := x.in.Env.Fetcher.Cache().Blob(ctx, o.Want); err != nil || b != nil {
 			return b, err
 		}
 	}
@@ -64,21 +66,16 @@ func (x *inference) fetchFile(ctx context.Context, loc location, name, want stri
 			return nil, err
 		}
 		defer f.Close()
-		return x.in.Cache.Put(ctx, f, o)
+		return x.in.Env.Fetcher.Cache().Put(ctx, f, o)
 	}
-	return x.in.Cache.Download(ctx, x.client(), uri, o)
+	return x.in.Env.Fetcher.Cache().Download(ctx, x.client(), uri, o)
 }
 
-func (x *inference) client() *http.Client {
-	if x.in.HTTPClient != nil {
-		return x.in.HTTPClient
-	}
-	return http.DefaultClient
-}
+func (x *inference) client() *http.Client { return x.in.Env.HTTPClient() }
 
 // exists says whether loc/name can be had (a HEAD request for URLs).
 func (x *inference) exists(ctx context.Context, loc location, name string) bool {
-	uri := loc.uri(name)
+	uri := x.in.Env.Fetcher.Rewrite(loc.uri(name))
 	if p, ok := strings.CutPrefix(uri, "file://"); ok {
 		fi, err := os.Stat(p)
 		return err == nil && fi.Mode().IsRegular()
@@ -102,7 +99,7 @@ func (x *inference) exists(ctx context.Context, loc location, name string) bool 
 func (x *inference) sourcePackage(ctx context.Context) (control.Paragraph, []srcFile, error) {
 	dscName := x.srcName + "_" + stripEpoch(x.srcVersion) + ".dsc"
 	var locs []location
-	if l, ok := besideArtifact(x.in.URI); ok {
+	if l, ok := besideArtifact(x.in.Artifact.URI); ok {
 		locs = append(locs, l)
 	}
 	want, pinnedBy := "", ""

@@ -1,6 +1,8 @@
-package adapter
+package golang
 
 import (
+	"github.com/reprove/reprove/rebuild/adapter/golang/golangtest"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,13 +51,42 @@ func FuzzVCSVersionTags(f *testing.F) {
 	f.Add("v1.2.3$(reboot)", "x;y", "`id`")
 	f.Add("v0.0.0", "0", "\" ")
 	f.Fuzz(func(t *testing.T, version, sub, rev string) {
-		script, _, err := vcsVersionTags(version, sub, rev)
+		script, _, err := vcsVersionTags(version, sub, rev, "/src", "/tmp/src")
 		if err != nil {
 			return
 		}
 		// What it accepts is checked so well that nothing needs quoting.
 		if strings.ContainsAny(script, "$`;&|<>()\\\"'*?[]{}#!\t\r") {
 			t.Fatalf("vcsVersionTags(%q, %q, %q) wrote a shell metacharacter:\n%s", version, sub, rev, script)
+		}
+	})
+}
+
+// FuzzReleaseConfig: a goreleaser configuration from the source is hostile;
+// reading it and rendering its ldflags never panics and stays bounded.
+func FuzzReleaseConfig(f *testing.F) {
+	f.Add([]byte(golangtest.NonMainConfig("example.com/m")))
+	f.Add([]byte(golangtest.DefaultConfig))
+	f.Add([]byte("version: 2\nbuilds:\n  - ldflags: '{{ readFile \"/etc/passwd\" }}'\n"))
+	f.Add([]byte("builds:\n  - ldflags: ['{{ range split .Version \"\" }}{{ . }}{{ end }}']\n"))
+	f.Add([]byte("a: &a [x, x]\nb: &b [*a, *a]\nbuilds:\n  - env: *b\n"))
+	f.Add([]byte("builds:\n  - overrides:\n      - goos: linux\n        goarch: amd64\n        ldflags: -X main.x={{.Env.X}}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseReleaseConfig(b)
+		if err != nil {
+			return
+		}
+		for _, build := range c.Builds {
+			build.matches("cmd/x", target{"linux", "amd64", "v1"})
+			ld, env := build.details(target{"linux", "amd64", "v1"})
+			e := releaseEnv(append(append([]string(nil), c.Env...), env...), ld)
+			data := testData(e)
+			for _, l := range ld {
+				out, err := renderTemplate(l, data, e)
+				if err == nil && len(out) > maxTemplateOutput {
+					t.Fatalf("rendered %d bytes, past the %d bound", len(out), maxTemplateOutput)
+				}
+			}
 		}
 	})
 }

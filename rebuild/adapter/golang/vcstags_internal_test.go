@@ -1,4 +1,4 @@
-package adapter
+package golang
 
 import (
 	"testing"
@@ -27,7 +27,7 @@ func TestVCSVersionTags(t *testing.T) {
 		{"v1.2", "", ""},
 	}
 	for _, tt := range tests {
-		got, why, err := vcsVersionTags(tt.version, tt.sub, rev)
+		got, why, err := vcsVersionTags(tt.version, tt.sub, rev, "/src", "/tmp/src")
 		if tt.want == "" {
 			if err == nil {
 				t.Errorf("vcsVersionTags(%q): want an error, got script %q", tt.version, got)
@@ -43,6 +43,23 @@ func TestVCSVersionTags(t *testing.T) {
 		}
 		if why == "" {
 			t.Errorf("vcsVersionTags(%q): no note", tt.version)
+		}
+	}
+}
+
+func TestSplitGoVersion(t *testing.T) {
+	tests := []struct{ in, release, exp string }{
+		{"go1.26.2", "go1.26.2", ""},
+		{"go1.26.2-X:nodwarf5", "go1.26.2", "nodwarf5"},
+		{"go1.26.2-X:nodwarf5,fieldtrack", "go1.26.2", "nodwarf5,fieldtrack"},
+		{"go1.27rc1 X:greenteagc", "go1.27rc1", "greenteagc"},
+		{"go1.20.1 X:loopvar", "go1.20.1", "loopvar"},
+		{"devel go1.27-abc123 Tue", "devel", ""},
+	}
+	for _, tt := range tests {
+		r, e := splitGoVersion(tt.in)
+		if r != tt.release || e != tt.exp {
+			t.Errorf("splitGoVersion(%q) = %q, %q; want %q, %q", tt.in, r, e, tt.release, tt.exp)
 		}
 	}
 }

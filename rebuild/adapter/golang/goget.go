@@ -1,4 +1,4 @@
-package adapter
+package golang
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/reprove/reprove/rebuild/adapter"
 )
 
 // repoRoot is where a Go import path's code lives.
@@ -33,15 +35,15 @@ func discoverRepo(ctx context.Context, client *http.Client, modPath string) (rep
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return repoRoot{}, &FetchError{fmt.Errorf("finding the repository of %s (GET %s): %w; write the manifest's source by hand", modPath, u, err)}
+		return repoRoot{}, &adapter.FetchError{Err: fmt.Errorf("finding the repository of %s (GET %s): %w; write the manifest's source by hand", modPath, u, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return repoRoot{}, &FetchError{fmt.Errorf("finding the repository of %s: GET %s: %s", modPath, u, resp.Status)}
+		return repoRoot{}, &adapter.FetchError{Err: fmt.Errorf("finding the repository of %s: GET %s: %s", modPath, u, resp.Status)}
 	}
 	page, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return repoRoot{}, &FetchError{fmt.Errorf("finding the repository of %s: %w", modPath, err)}
+		return repoRoot{}, &adapter.FetchError{Err: fmt.Errorf("finding the repository of %s: %w", modPath, err)}
 	}
 	return parseGoImport(page, modPath)
 }
