@@ -114,6 +114,13 @@ func TestExitCodesAndUsageErrors(t *testing.T) {
 		{"init: nothing to infer", []string{"init", f.notGo}, 2, "", "no Go build info"},
 		{"init: fetch failure", []string{"init", srv.URL + "/artifact"}, 3, "", "503"},
 
+		{"image: no subcommand", []string{"image"}, 2, "reprove image", "image needs a command: build"},
+		{"image build: no argument", []string{"image", "build", "-o", filepath.Join(f.dir, "img")}, 2, "reprove image build", "got 0 arguments"},
+		{"image build: no output", []string{"image", "build", "shell"}, 2, "reprove image build", "--output is required"},
+		{"image build: bad epoch", []string{"image", "build", "-o", filepath.Join(f.dir, "img"), "--source-date-epoch", "yesterday", "shell"}, 2, "reprove image build", `--source-date-epoch "yesterday"`},
+		{"image build: unknown recipe", []string{"image", "build", "-o", filepath.Join(f.dir, "img"), "nope"}, 2, "", "bad recipe"},
+		{"image build: bad recipe", []string{"image", "build", "-o", filepath.Join(f.dir, "img"), f.notGo}, 2, "", "bad recipe"},
+
 		{"diff: unknown flag", []string{"diff", "--bogus", "a", "b"}, 2, "reprove diff", "unknown flag --bogus"},
 		{"diff: one argument", []string{"diff", a}, 2, "reprove diff", "got 1 argument"},
 		{"diff: missing file", []string{"diff", a, filepath.Join(f.dir, "missing")}, 2, "", "no such file"},
@@ -349,7 +356,8 @@ func TestCompletion(t *testing.T) {
 		want string // the completions, space-separated
 	}{
 		{"reprove ver", "verify"},
-		{"reprove ", "verify batch init diff report history cache key attestation completion"},
+		{"reprove ", "verify batch init image diff report history cache key attestation completion"},
+		{"reprove image build --so", "--source-date-epoch"},
 		{"reprove key g", "generate"},
 		{"reprove attestation verify --k", "--key"},
 		{"reprove verify --js", "--json"},

@@ -21,6 +21,7 @@ type initConfig struct {
 	Replace []string
 	Builder string
 	Fetch   fetchConfig
+	Debian  debianConfig
 }
 
 // runInit writes the first inferred candidate manifest for a person to review.
@@ -37,7 +38,9 @@ func runInit(ctx context.Context, cfg initConfig) error {
 		return err
 	}
 	p := newProgress(cfg.Quiet)
-	e, err := rebuild.NewEnv(envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, p))
+	ec := envConfig(cfg.common, "", cfg.Replace, cfg.Builder, cfg.Fetch, diffConfig{}, p)
+	cfg.Debian.apply(&ec)
+	e, err := rebuild.NewEnv(ec)
 	if err != nil {
 		p.Close()
 		return err

@@ -75,6 +75,7 @@ type verifyConfig struct {
 	Fetch   fetchConfig
 	All     bool   // --all-members
 	History string // --history DB: record the result there
+	Debian  debianConfig
 	// FlagErrs are problems found reading the flags; they are reported
 	// with the others, before anything is fetched.
 	FlagErrs error
@@ -124,7 +125,9 @@ func runVerify(ctx context.Context, cfg verifyConfig) error {
 	if err == nil {
 		p := newProgress(cfg.Quiet)
 		var e *rebuild.Env
-		if e, err = rebuild.NewEnv(envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)); err == nil {
+		ec := envConfig(cfg.common, cfg.Backend, cfg.Replace, cfg.Builder, cfg.Fetch, cfg.Diff, p)
+		cfg.Debian.apply(&ec)
+		if e, err = rebuild.NewEnv(ec); err == nil {
 			res, err = e.VerifyTarget(ctx, cfg.Target)
 			e.Close()
 		}

@@ -13,14 +13,16 @@ func verifyCommand() *cli.Command {
 		&cli.StringFlag{Name: "sign-key", Usage: "Ed25519 private key `FILE` (PEM, from reprove key generate)"},
 		&cli.StringFlag{Name: "provenance", Usage: "write a signed SLSA provenance statement for the rebuild to `FILE`; needs --sign-key"},
 		&cli.BoolFlag{Name: "all-members", Usage: "ARTIFACT is an archive named without #MEMBER: verify each member an adapter recognises (its Go binaries); report files get the member's name before their extension"},
-	}, reportFlags, diffLimitFlags, fetchFlags, inferFlags, []cli.Flag{historyFlag, cacheFlag, quietFlag, noColorFlag})
+	}, reportFlags, diffLimitFlags, fetchFlags, inferFlags, []cli.Flag{buildinfoFlag}, debianFlags, []cli.Flag{historyFlag, cacheFlag, quietFlag, noColorFlag})
 	return withExamples(&cli.Command{
 		Name:      "verify",
 		Usage:     "rebuild an artifact from its declared inputs and compare bit for bit",
 		ArgsUsage: "MANIFEST | ARTIFACT[#MEMBER]",
 		Description: `MANIFEST is a reprove/v1 manifest (reprove.yaml). ARTIFACT is anything a manifest may
-name (a path, file:, https://, gomod:MODULE@VERSION, npm:NAME@VERSION); reprove then infers
-the manifest from what the artifact declares (Go build info) and tries its candidates.
+name (a path, file:, https://, gomod:MODULE@VERSION, npm:NAME@VERSION, deb:NAME=VERSION);
+reprove then infers the manifest from what the artifact declares (a Go binary's build info,
+a .deb's .buildinfo: --buildinfo, else one derived from the archive, and the result says its
+inputs are approximated) and tries its candidates.
 The verdict goes to stdout as text unless a report is written to stdout (-). Reports are
 written for every outcome, errors included (verdict "error").
 
@@ -45,6 +47,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error, 3 fetch 
 				Builder:  c.String("builder-image"),
 				Fetch:    fetchSettings(c),
 				History:  historyDSN(c),
+				Debian:   debianSettings(c),
 				All:      c.Bool("all-members"),
 				FlagErrs: derr,
 			})
@@ -54,6 +57,7 @@ Exit codes: 0 reproducible, 1 not reproducible, 2 usage or input error, 3 fetch 
 		example{"reprove verify reprove.yaml --json r.json --html r.html", "keep evidence (several formats at once; - is stdout)"},
 		example{"reprove verify --attestation vsa.json --sign-key key.pem reprove.yaml", "a signed in-toto attestation of the verdict"},
 		example{"reprove verify ./hello --builder-image oci-layout:img@sha256:…", "no manifest: infer it from a Go binary's build info"},
+		example{"reprove verify --buildinfo hello_1.0_amd64.buildinfo hello_1.0_amd64.deb", "a Debian package, rebuilt as its .buildinfo says"},
 		example{"reprove verify --all-members --json r.json npm:tool-linux-x64@1.2.3", "every Go binary of an npm package, one report each (r.NAME.json)"},
 		example{"reprove verify gomod:golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64", "a whole Go release rebuilt from a bootstrap toolchain (tens of minutes)"},
 	)
@@ -64,14 +68,15 @@ func initCommand() *cli.Command {
 		Name:      "init",
 		Usage:     "infer a manifest from what an artifact declares, for a person to review",
 		ArgsUsage: "ARTIFACT[#MEMBER]",
-		Description: `Writes the first candidate manifest inferred from the artifact (a Go binary's build info),
-with comments saying what was inferred and from where. Review every input before trusting it.
+		Description: `Writes the first candidate manifest inferred from the artifact (a Go binary's build info,
+a .deb's .buildinfo), with comments saying what was inferred and from where. Review every
+input before trusting it.
 
 Exit codes: 0 written, 2 usage or input error (nothing to infer from), 3 fetch failure.`,
 		Flags: flagsOf([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the manifest to `FILE` (- for stdout)", Value: "-"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite FILE if it exists"},
-		}, fetchFlags, inferFlags, []cli.Flag{cacheFlag, quietFlag}),
+		}, fetchFlags, inferFlags, []cli.Flag{buildinfoFlag}, debianFlags, []cli.Flag{cacheFlag, quietFlag}),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, "one ARTIFACT"); err != nil {
 				return err
@@ -83,11 +88,13 @@ Exit codes: 0 written, 2 usage or input error (nothing to infer from), 3 fetch f
 			return runInit(c.Context, initConfig{
 				common: g, Target: c.Args().First(), Output: c.String("output"), Force: c.Bool("force"),
 				Replace: c.StringSlice("replace-source"), Builder: c.String("builder-image"), Fetch: fetchSettings(c),
+				Debian: debianSettings(c),
 			})
 		},
 	},
 		example{"reprove init ./hello -o reprove.yaml", "write the manifest inferred from a Go binary"},
 		example{"reprove init 'gomod:golang.org/toolchain@v0.0.1-go1.23.1.linux-amd64#bin/gofmt'", "infer from a member of a module zip"},
+		example{"reprove init deb:hello=2.10-3 -o reprove.yaml", "a manifest for a package of the archive (its build image is built too)"},
 	)
 }
 

@@ -45,12 +45,11 @@ func TestMain(m *testing.M) {
 	if goCacheDir != "" {
 		os.RemoveAll(goCacheDir)
 	}
-	removeTestImages()
 	os.Exit(code)
 }
 
-// gitImage builds the deterministic builder image with git (Go's vcs
-// stamping runs git) once, and returns it as oci-layout:DIR@DIGEST.
+// gitImage is the built-in git image (Go's vcs stamping runs git), as
+// oci-layout:DIR@DIGEST.
 func gitImage(t *testing.T) string {
 	t.Helper()
 	l, d := testImage(t, "git")

@@ -9,7 +9,9 @@ package main
 //	   as expected
 //	2  usage or input error: unknown flag or command, missing argument, bad
 //	   flag value, bad manifest, unpinned or unconfined input, digest
-//	   mismatch, nothing to infer from, unreadable or unwritable file
+//	   mismatch, nothing to infer from, unreadable or unwritable file, a
+//	   bad .buildinfo, recipe or archive signature, packages the archive
+//	   does not have
 //	3  fetch or build failure (also compare failure and Ctrl-C during them):
 //	   the check could not be made
 
@@ -19,7 +21,10 @@ import (
 
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/fetch/deb"
+	"github.com/reprove/reprove/rebuild/image"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/report"
 )
@@ -62,6 +67,8 @@ func (c errorClass) code() int {
 var inputErrors = []error{
 	manifest.ErrInvalid, fetch.ErrDigestMismatch, fetch.ErrUnpinned, fetch.ErrConfined,
 	adapter.ErrNotApplicable, adapter.ErrCannotInfer,
+	debian.ErrBadBuildInfo, debian.ErrNoSourcePackage, deb.ErrSignature, deb.ErrUnresolved, deb.ErrNoSource,
+	image.ErrRecipe,
 }
 
 // classify names the kind of failure err is. An error that is neither

@@ -8,8 +8,11 @@ import (
 
 	"github.com/reprove/reprove/rebuild"
 	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/fetch"
+	"github.com/reprove/reprove/rebuild/fetch/deb"
 	"github.com/reprove/reprove/rebuild/history"
+	"github.com/reprove/reprove/rebuild/image"
 	"github.com/reprove/reprove/rebuild/manifest"
 	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/report"
@@ -35,6 +38,12 @@ func TestExitPolicy(t *testing.T) {
 		{"not a Go binary", stage(rebuild.StageInfer, fmt.Errorf("x: %w", adapter.ErrNotApplicable)), classInput, 2},
 		{"nothing to infer", stage(rebuild.StageInfer, fmt.Errorf("x: %w: y", adapter.ErrCannotInfer)), classInput, 2},
 		{"unreadable file (diff, report, key)", errors.New("open x: no such file"), classInput, 2},
+		{"bad .buildinfo", stage(rebuild.StageFetch, &adapter.FetchError{Err: fmt.Errorf("%w: Build-Path", debian.ErrBadBuildInfo)}), classInput, 2},
+		{"no source package", stage(rebuild.StageInfer, fmt.Errorf("%w: hello", debian.ErrNoSourcePackage)), classInput, 2},
+		{"bad archive signature", stage(rebuild.StageFetch, fmt.Errorf("InRelease: %w", deb.ErrSignature)), classInput, 2},
+		{"packages not in the archive", stage(rebuild.StageFetch, fmt.Errorf("%w: gcc", deb.ErrUnresolved)), classInput, 2},
+		{"bad recipe", fmt.Errorf("%w: packages: x;y", image.ErrRecipe), classInput, 2},
+		{"image build failed", stage(rebuild.StageBuild, fmt.Errorf("maintainer scripts: %w", sandbox.ErrBuildFailed)), classBuild, 3},
 		{"download failed", stage(rebuild.StageFetch, errors.New("connection refused")), classFetch, 3},
 		{"toolchain download failed while inferring", stage(rebuild.StageFetch, &adapter.FetchError{Err: errors.New("503")}), classFetch, 3},
 		{"build failed", stage(rebuild.StageBuild, fmt.Errorf("building: %w", sandbox.ErrBuildFailed)), classBuild, 3},

@@ -30,6 +30,7 @@ var commands = []func() *cli.Command{
 	verifyCommand,
 	batchCommand,
 	initCommand,
+	imageCommand,
 	diffCommand,
 	reportCommand,
 	historyCommand,

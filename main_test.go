@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,7 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/image/imagetest"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/report"
 )
@@ -79,62 +78,16 @@ func reproveBin(t *testing.T) string {
 	return binPath
 }
 
-// testImage builds a fixture builder image (an imagebuild recipe) once per
-// test process; TestMain removes them all.
+// testImage builds a builder image (a built-in recipe or a recipe file) with
+// reprove's image builder, once per test process and once per machine (see
+// imagetest).
 func testImage(t *testing.T, recipe string) (layout, digest string) {
 	t.Helper()
-	testImagesMu.Lock()
-	b := testImages[recipe]
-	if b == nil {
-		b = &builtImage{}
-		testImages[recipe] = b
-	}
-	testImagesMu.Unlock()
-	b.once.Do(func() {
-		debs := os.Getenv("REPROVE_TEST_DEBS")
-		if debs == "" {
-			debs = filepath.Join(os.TempDir(), "reprove-test-debs")
-		}
-		if b.err = os.MkdirAll(debs, 0o755); b.err != nil {
-			return
-		}
-		if b.dir, b.err = os.MkdirTemp("", "reprove-"+recipe+"-image-"); b.err != nil {
-			return
-		}
-		b.layout = filepath.Join(b.dir, "layout")
-		b.digest, b.err = imagebuild.BuildLayout(context.Background(), recipe, debs, b.layout, imagebuild.Config{})
-	})
-	if b.err != nil {
-		t.Fatalf("building the %s builder image: %v", recipe, b.err)
-	}
-	return b.layout, b.digest
-}
-
-type builtImage struct {
-	once           sync.Once
-	dir            string
-	layout, digest string
-	err            error
-}
-
-var (
-	testImagesMu sync.Mutex
-	testImages   = map[string]*builtImage{}
-)
-
-// removeTestImages deletes every image testImage built.
-func removeTestImages() {
-	testImagesMu.Lock()
-	defer testImagesMu.Unlock()
-	for _, b := range testImages {
-		if b.dir != "" {
-			os.RemoveAll(b.dir)
-		}
-	}
+	return imagetest.Build(t, recipe)
 }
 
 // busyboxImage is the builder of the demo fixtures.
-func busyboxImage(t *testing.T) (string, string) { return testImage(t, "busybox") }
+func busyboxImage(t *testing.T) (string, string) { return testImage(t, imagetest.Busybox) }
 
 type runResult struct {
 	code           int

@@ -16,6 +16,7 @@ type CauseID string
 const (
 	CauseTimestamps         CauseID = "timestamps"
 	CauseEmbeddedDate       CauseID = "embedded-date"
+	CauseBuildDate          CauseID = "build-date"
 	CauseFileOrder          CauseID = "file-order"
 	CauseBuildPath          CauseID = "build-path"
 	CauseHostname           CauseID = "hostname"
@@ -56,6 +57,8 @@ var causeCatalogue = []CauseInfo{
 		"Set SOURCE_DATE_EPOCH and clamp times: tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime, gzip -n, zip -X or strip-nondeterminism; avoid __DATE__/__TIME__ and `date` in build scripts", false},
 	{CauseEmbeddedDate, "A date or time recorded inside a binary format (PNG tIME, PDF CreationDate/ModDate, XMP dates, .pyc source mtime, squashfs mkfs time, ISO 9660 volume dates, PE timestamp)",
 		"Make the tool honour SOURCE_DATE_EPOCH or strip the field: optipng -strip all or strip-nondeterminism for PNG, FORCE_SOURCE_DATE=1 for PDF producers, python -m compileall --invalidation-mode checked-hash, mksquashfs -mkfs-time and -all-time, xorriso -volume_date all_file_dates, link PE files with /Brepro", false},
+	{CauseBuildDate, "A date or year taken from the build's clock",
+		"Derive it from SOURCE_DATE_EPOCH instead of the clock: date -u -d @$SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from debian/changelog); avoid __DATE__, __TIME__ and `date` in build scripts", false},
 	{CauseFileOrder, "Entries are in a different order",
 		"Sort entries when archiving: tar --sort=name, `find | sort` before zip/cpio; do not rely on readdir order", false},
 	{CauseBuildPath, "Build directory path embedded",

@@ -57,6 +57,8 @@ var formats = []Format{
 	lzmaFormat{},
 	pdfFormat{},
 	jsonFormat{},
+	deb822Format{},
+	md5sumsFormat{},
 	textFormat{},
 	binaryFormat{},
 }
@@ -477,11 +479,7 @@ func (c *comparer) compareFormats(a, b *input, fa, fb Format, depth int) (*Node,
 	}
 	what := fmt.Sprintf("format differs: %s vs %s", fa.Name(), fb.Name())
 	n.Comments = append([]string{what}, n.Comments...)
-	_, ta := fa.(textFormat)
-	_, tb := fb.(textFormat)
-	_, ja := fa.(jsonFormat)
-	_, jb := fb.(jsonFormat)
-	if !((ta || ja) && (tb || jb)) {
+	if !isTextual(fa) || !isTextual(fb) {
 		clearCauses(n)
 		addCause(n, CauseFileType, fmt.Sprintf("format: %s → %s", fa.Name(), fb.Name()))
 	}
@@ -506,20 +504,26 @@ func typeWord(dir bool) string {
 
 func isContainer(f Format) bool {
 	switch f.(type) {
-	case textFormat, binaryFormat, jsonFormat, classFormat, pycFormat, moFormat, pngFormat, pdfFormat, sqliteFormat:
+	case textFormat, binaryFormat, jsonFormat, deb822Format, md5sumsFormat, classFormat, pycFormat, moFormat, pngFormat, pdfFormat, sqliteFormat:
 		return false
 	}
 	return true
 }
 
+// isTextual says whether f's inputs are text (plain, JSON, Debian
+// control-style fields or a checksum listing), which a line diff shows.
+func isTextual(f Format) bool {
+	switch f.(type) {
+	case textFormat, jsonFormat, deb822Format, md5sumsFormat:
+		return true
+	}
+	return false
+}
+
 // compareLeaf compares a and b as text when both look like text, else as
 // bytes with a hex dump.
 func (c *comparer) compareLeaf(a, b *input, fa, fb Format) (*Node, error) {
-	_, ta := fa.(textFormat)
-	_, tb := fb.(textFormat)
-	_, ja := fa.(jsonFormat)
-	_, jb := fb.(jsonFormat)
-	if (ta || ja) && (tb || jb) {
+	if isTextual(fa) && isTextual(fb) {
 		return textFormat{}.compare(c, a, b, 0)
 	}
 	return binaryFormat{}.compare(c, a, b, 0)

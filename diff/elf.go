@@ -53,6 +53,7 @@ var elfAspects = []elfAspect{
 	{"readelf --wide --relocs {}", "relocations", elfRelocLines,
 		[]elf.SectionType{elf.SHT_RELA, elf.SHT_REL, elf.SHT_SYMTAB, elf.SHT_DYNSYM}, nil, false},
 	{"readelf --debug-dump=info,rawline {}", "DWARF", elfDWARFLines, nil, (*comparer).dwarfTooLarge, true},
+	{"readelf --string-dump=.gnu_debuglink {}", "debug link", elfDebugLinkLines, nil, nil, false},
 }
 
 // tooLarge returns a line saying which table of f the aspect would decode
@@ -112,7 +113,7 @@ func (elfFormat) compare(c *comparer, a, b *input, depth int) (*Node, error) {
 	var details []*Node
 	for _, asp := range elfAspects {
 		la, lb := c.aspectLines(fa, asp), c.aspectLines(fb, asp)
-		if equalStrings(la, lb) {
+		if equalStrings(la, lb) || (debugOnly[asp.short] && (len(la) == 0 || len(lb) == 0)) {
 			continue
 		}
 		n := newNode(a, b, KindContent, "elf")
@@ -326,6 +327,8 @@ func elfAspectCauses(n *Node, aspect string, fa, fb *elf.File, la, lb []string) 
 			addCause(n, CauseStrippedSymbols, what)
 			n.Comments = append(n.Comments, what)
 		}
+	case "debug link":
+		debugLinkCause(n, la, lb)
 	case "notes":
 		var ids [2]string
 		for i, ls := range [][]string{la, lb} {
@@ -408,6 +411,11 @@ func (c *comparer) compareELFSections(a, b *input, fa, fb *elf.File, depth int) 
 			// (actionID/contentID) are not a build path.
 			clearCauses(n)
 			addCause(n, CauseBuildID, "section "+sa.Name+" differs")
+		}
+		if sa.Name == debugLinkSection {
+			// The debug file's name and CRC: the debug link view says why.
+			clearCauses(n)
+			addCause(n, CauseBuildPath, "section "+sa.Name+" differs: the separate debug file (and the build path its DWARF records) differs")
 		}
 		out = append(out, n)
 	}

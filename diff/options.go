@@ -49,6 +49,9 @@ type Options struct {
 	Limits archive.Limits
 	// Progress, when set, is called with the member being compared.
 	Progress func(stage, name string)
+	// Times are when the rebuild ran and its SOURCE_DATE_EPOCH, when known:
+	// a differing date or year that matches them is named build-date.
+	Times BuildTimes
 }
 
 // Defaults used for zero Options fields.

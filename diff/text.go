@@ -74,6 +74,7 @@ func (c *comparer) textDiff(n *Node, ta, tb string) {
 	}
 	c.setUnified(n, text)
 	addFindings(n, classifyText(removed, added))
+	c.opts.Times.explain(n, removed, added)
 }
 
 // splitLines splits after each "\n", keeping it, so a missing final newline
@@ -196,6 +197,7 @@ func (c *comparer) linesDiff(n *Node, la, lb []string, classify bool) {
 	c.setUnified(n, text)
 	if classify {
 		addFindings(n, classifyText(removed, added))
+		c.opts.Times.explain(n, removed, added)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/reprove/reprove/diff"
 	"github.com/reprove/reprove/diff/archive"
 	"github.com/reprove/reprove/rebuild/adapter"
+	"github.com/reprove/reprove/rebuild/adapter/debian"
 	"github.com/reprove/reprove/rebuild/adapter/golang"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/gomod"
@@ -45,9 +46,13 @@ type Config struct {
 	GOPROXY string
 	// BuilderImage is the image inferred manifests build in.
 	BuilderImage string
+	// BuildInfo is the .buildinfo (file or URL) of a .deb to verify.
+	BuildInfo string
 	// Limits bound every archive reprove reads (sources, members); zero
 	// fields take archive's defaults.
 	Limits archive.Limits
+	// Debian says where Debian packages come from (images, .deb verifies).
+	Debian DebianConfig
 	Diff   diff.Options
 	Tool   report.Tool
 	// Progress receives download events; Step phase changes; Events what
@@ -93,6 +98,7 @@ type SchemeSet struct {
 type SchemeConfig struct {
 	Client  *http.Client
 	GOPROXY string
+	Config  Config // the whole environment's configuration
 }
 
 var (
@@ -149,7 +155,9 @@ func init() {
 	RegisterBackend("runc", func(c BackendConfig) (sandbox.Backend, error) {
 		return runc.New(runc.Options{CacheDir: c.CacheDir, TreeKey: c.TreeKey})
 	})
+	RegisterScheme("deb", debScheme)
 	adapter.Register(golang.Adapter{})
+	adapter.Register(debian.Adapter{})
 }
 
 type gomodPinner struct{ s *gomod.Scheme }
@@ -196,7 +204,7 @@ func NewEnv(cfg Config) (*Env, error) {
 	fopts := []fetch.Option{fetch.WithRewrites(rewrites), fetch.WithProgress(cfg.Progress),
 		fetch.WithHTTPClient(e.Client), fetch.WithAllowPaths(cfg.AllowPaths...), fetch.WithLimits(cfg.Limits)}
 	for _, name := range sortedSchemes() {
-		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY})
+		set := schemes[name](SchemeConfig{Client: e.Client, GOPROXY: cfg.GOPROXY, Config: cfg})
 		fopts = append(fopts, fetch.WithSchemes(set.Scheme))
 		if set.Pinner != nil {
 			e.pinners = append(e.pinners, set.Pinner)
@@ -388,5 +396,5 @@ func absPath(p string) string {
 // AdapterEnv is what adapters are given of this environment: fetcher (the
 // one a verification of their manifests uses), pinner and HTTP client.
 func (e *Env) AdapterEnv(f *fetch.Fetcher) adapter.Env {
-	return adapter.Env{Fetcher: f, Pinner: e, Client: e.Client, BuilderImage: e.cfg.BuilderImage}
+	return adapter.Env{Fetcher: f, Pinner: e, Client: e.Client, BuilderImage: e.cfg.BuilderImage, BuildInfo: e.cfg.BuildInfo, Debian: debianEnv{e}}
 }

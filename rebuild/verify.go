@@ -85,6 +85,7 @@ func newResult(m *manifest.Manifest, opts Options) *report.Result {
 		FirstDifference: -1,
 		Inputs:          []report.Input{},
 		Timings:         []report.Timing{},
+		Approximated:    m.Approximated,
 	}
 	if opts.Backend != nil {
 		res.Backend = opts.Backend.Name()
@@ -180,6 +181,13 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		timeout = DefaultTimeout
 	}
 	var out *sandbox.Result
+	// With other outputs to compare (also), the whole /out comes out of
+	// the sandbox, not only the artifact's.
+	output := m.Build.Output
+	if len(m.Also) > 0 {
+		output = "/out"
+	}
+	opts.Diff.Times = buildTimes(m, opts.now())
 	err = opts.timed(res, "build", func() error {
 		opts.step("build", "%s in %s (%s backend, timeout %s)", m.Name, m.Builder.Image, opts.Backend.Name(), timeout)
 		opts.emit(BuildStarted{Name: m.Name, Log: filepath.Join(runDir, "build.log"), Backend: opts.Backend.Name(), Timeout: timeout})
@@ -190,10 +198,11 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 			ImageDigest: image.Digest,
 			RunDir:      runDir,
 			Mounts:      append(mounts, opts.Mounts...),
+			Scratch:     m.Build.Writable,
 			Workdir:     m.Build.Workdir,
 			Env:         m.Build.Env,
 			Script:      m.Build.Script,
-			Output:      m.Build.Output,
+			Output:      output,
 			Timeout:     timeout,
 			Memory:      int64(m.Build.Resources.Memory),
 			Pids:        m.Build.Resources.Pids,
@@ -220,7 +229,16 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 	}
 	return inStage(StageCompare, opts.timed(res, "compare", func() error {
 		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
-		return compare(ctx, published, out.Output, opts, res)
+		rebuilt := out.Output
+		if output != m.Build.Output {
+			if rebuilt, err = artifactOutput(filepath.Join(runDir, "out"), m.Build.Output); err != nil {
+				return err
+			}
+		}
+		if err := compare(ctx, published, rebuilt, opts, res); err != nil {
+			return err
+		}
+		return compareAlso(ctx, m, filepath.Join(runDir, "out"), opts, res)
 	}))
 }
 

@@ -283,6 +283,9 @@ func verificationSummary(res *Result) (*ita.Statement, error) {
 	switch res.Verdict {
 	case Reproducible:
 		result, levels = "PASSED", []string{LevelReproducible}
+		if len(res.Approximated) > 0 {
+			levels = []string{LevelReproducibleApproximated}
+		}
 	case ReproducibleAfterNormalization:
 		result, levels = "PASSED", []string{LevelReproducibleAfterNormalization}
 	case NotReproducible:

@@ -208,6 +208,12 @@ func buildHTMLPage(res *Result, opts RenderOptions) *htmlPage {
 				fact("Check", a.Check, false)
 			}
 		}
+		if len(res.Approximated) > 0 {
+			fact("Inputs", "approximated: "+strings.Join(res.Approximated, "; "), false)
+		}
+		for _, a := range res.Also {
+			fact("Also", verdictMark(a.Verdict)+" "+a.URI+"  "+fileOf(a.Rebuilt, a.Digest), true)
+		}
 		p.Inputs = res.Inputs
 	}
 

@@ -74,6 +74,25 @@ type Result struct {
 	// Quarantined lists cache entries found damaged in this run and moved
 	// aside (re-derived from verified bytes, never used).
 	Quarantined []string `json:"quarantined,omitempty"`
+	// Approximated names what could not be pinned to the inputs the
+	// artifact was built from (a derived .buildinfo): the inputs are
+	// approximated, and every report says so.
+	Approximated []string `json:"approximated,omitempty"`
+	// Also are the other published files the same build makes, each
+	// compared with its rebuilt file (the other .debs of a source package).
+	// Verdict covers them too; Diff is the artifact's, or else the first
+	// differing one's.
+	Also []Also `json:"also,omitempty"`
+}
+
+// Also is one more published file compared with the rebuild.
+type Also struct {
+	URI     string        `json:"uri"`
+	Digest  string        `json:"digest"` // sha256 of its bytes as hashed in this run
+	Output  string        `json:"output"` // the build's file it was compared with
+	Rebuilt *File         `json:"rebuilt,omitempty"`
+	Verdict Verdict       `json:"verdict"`
+	Diff    *diff.Summary `json:"diff,omitempty"`
 }
 
 // Mode says what produced a Result.

@@ -70,6 +70,9 @@ func (r *Result) Headline() string {
 			fmt.Fprintf(&b, " (%s)", shortDigest(d))
 		}
 	}
+	if len(r.Approximated) > 0 {
+		b.WriteString(" — inputs: approximated")
+	}
 	return b.String()
 }
 

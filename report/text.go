@@ -105,6 +105,7 @@ func RenderText(w io.Writer, res *Result, opts RenderOptions) error {
 	if res.FirstDifference >= 0 && res.Verdict == NotReproducible {
 		ew.printf("  first difference at byte %d\n", res.FirstDifference)
 	}
+	renderTextAlso(ew, res, p)
 
 	// 3. Causes, most explaining first, with fixes.
 	if causes := res.RankedCauses(); len(causes) > 0 {
@@ -228,6 +229,14 @@ func renderTextInputs(ew *errWriter, res *Result, p palette) {
 	}
 	if sb := res.Sandbox; sb != nil {
 		sb.writeText(ew, p)
+	}
+	for i, a := range res.Approximated {
+		label := ""
+		if i == 0 {
+			label = "approx"
+			ew.printf("  %-9s %s\n", "inputs", p.warn.Sprint("approximated: not all are what the artifact was built from"))
+		}
+		ew.printf("  %-9s %s\n", label, termSafe(a))
 	}
 	if res.Adapter != nil {
 		a := res.Adapter

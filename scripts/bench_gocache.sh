@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/reprove" .
 debs=${REPROVE_TEST_DEBS:-$root/.cache/debs}
 mkdir -p "$debs"
-digest=$(go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs "$debs" -o "$work/image")
+ref=$("$work/reprove" image build -q --cache-dir "$work/cache" --debs "$debs" -o "$work/image" git)
+digest=${ref##*@}
 
 repo=$work/src/hello
 mkdir -p "$repo/cmd/hello" "$repo/internal/version"

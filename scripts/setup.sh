@@ -9,7 +9,8 @@ REPROVE_APT_PACKAGES=(
 	passwd          # useradd, usermod: the sandbox tests' ordinary users for rootless runs
 	uidmap          # newuidmap, newgidmap: rootless builds with a range from /etc/subuid
 	git             # git+ sources, test repositories
-	busybox-static  # the fixture builder images
+	debian-archive-keyring  # reprove image build checks the archive's InRelease with it
+	dpkg-dev        # the Debian tests make a source package on the host (dpkg-source -b)
 	ca-certificates
 	openssl         # attestation tests verify DSSE signatures with it
 	xz-utils zstd bzip2 cpio binutils  # archive and ELF fixtures
@@ -24,18 +25,15 @@ reprove_setup() {
 	for p in "${REPROVE_APT_PACKAGES[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
-	# imagebuild uses `apt-get download`, which needs package lists.
-	if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+	if [ ${#missing[@]} -gt 0 ]; then
 		if [ "$(id -u)" != 0 ]; then
-			echo "reprove: missing packages (${missing[*]:-apt lists}); run this script as root" >&2
+			echo "reprove: missing packages (${missing[*]}); run this script as root" >&2
 			return 1
 		fi
-		echo "reprove: installing: ${missing[*]:-(package lists only)}" >&2
+		echo "reprove: installing: ${missing[*]}" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q >&2
-		if [ ${#missing[@]} -gt 0 ]; then
-			apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-		fi
+		apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 	fi
 	if ! command -v go >/dev/null 2>&1; then
 		if [ -x /usr/local/go/bin/go ]; then

@@ -86,6 +86,11 @@ type Env struct {
 	// BuilderImage is the image to build in (oci://…@sha256:… or
 	// oci-layout:DIR@sha256:…). Empty means DefaultBuilderImage().
 	BuilderImage string
+	// BuildInfo is the .buildinfo (a file or URL) the user named with
+	// --buildinfo, for the Debian adapter; empty derives one.
+	BuildInfo string
+	// Debian gives the Debian adapter the archives and the image builder.
+	Debian DebianEnv
 }
 
 // Pinner finds what an input named without a digest is, downloading it
@@ -192,14 +197,14 @@ const BuilderImageEnv = "REPROVE_BUILDER_IMAGE"
 // shell and git, for Go's vcs stamping; the Go toolchain comes as a pinned
 // source) is built locally and deterministically with
 //
-//	go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR
+//	reprove image build git -o DIR
 //
-// which prints its digest; use oci-layout:DIR@<digest>.
+// which prints oci-layout:DIR@<digest>.
 func DefaultBuilderImage() (string, error) {
 	if img := os.Getenv(BuilderImageEnv); img != "" {
 		return img, nil
 	}
-	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `go run ./fixtures/imagebuild/cmd/imagebuild -recipe git -debs .cache/debs -o DIR`, which prints the digest")
+	return "", errors.New("no builder image: pass --builder-image oci-layout:DIR@sha256:… (or set " + BuilderImageEnv + "); build one with shell and git by `reprove image build git -o DIR`, which prints the reference")
 }
 
 // Recognizer is implemented by adapters that can tell from a file alone

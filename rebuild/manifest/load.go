@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -159,28 +160,47 @@ var (
 	list = func(e *shape) *shape { return &shape{kind: kList, elem: e} }
 )
 
-var manifestShape = obj(map[string]*shape{
-	"apiVersion": str,
-	"name":       str,
-	"artifact":   obj(map[string]*shape{"uri": str, "digest": str, "member": str}),
-	"sources": list(obj(map[string]*shape{
-		"uri": str, "digest": str, "rev": str, "dest": str, "unpack": {kind: kBool},
-	})),
-	"deps":    list(obj(map[string]*shape{"kind": str, "source": str, "dir": str, "dest": str})),
-	"builder": obj(map[string]*shape{"image": str}),
-	"build": obj(map[string]*shape{
-		"workdir": str,
-		"env":     {kind: kStringMap},
-		"script":  str,
-		"output":  str,
-		"timeout": {kind: kDuration},
-		"resources": obj(map[string]*shape{
-			"memory": {kind: kSize},
-			"pids":   {kind: kInt},
-			"disk":   {kind: kSize},
-		}),
-	}),
-})
+// manifestShape is read off the Manifest type's JSON names, so that every
+// field the decoder takes (and reprove init writes) is known here too.
+var manifestShape = shapeOf(reflect.TypeFor[Manifest]())
+
+func shapeOf(t reflect.Type) *shape {
+	switch t {
+	case reflect.TypeFor[Duration]():
+		return &shape{kind: kDuration}
+	case reflect.TypeFor[ByteSize]():
+		return &shape{kind: kSize}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return str
+	case reflect.Bool:
+		return &shape{kind: kBool}
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return &shape{kind: kInt}
+	case reflect.Slice:
+		return list(shapeOf(t.Elem()))
+	case reflect.Map:
+		if t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String {
+			return &shape{kind: kStringMap}
+		}
+	case reflect.Struct:
+		fields := map[string]*shape{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fields[name] = shapeOf(f.Type)
+		}
+		return obj(fields)
+	}
+	panic("manifest: no shape for " + t.String())
+}
 
 func join(path, field string) string {
 	if path == "" {

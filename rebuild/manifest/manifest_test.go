@@ -206,3 +206,36 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRoundTripEveryField: a manifest using every field (what reprove
+// init writes for a .deb: sizes, build.writable, also, approximated)
+// reads back as it was written.
+func TestRoundTripEveryField(t *testing.T) {
+	const d = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	m := &Manifest{
+		APIVersion: APIVersion,
+		Name:       "hello_1.0_amd64",
+		Artifact:   Artifact{URI: "https://example.org/hello_1.0_amd64.deb", Digest: d, Size: 2048},
+		Sources:    []Source{{URI: "https://example.org/hello_1.0.dsc", Digest: d, Dest: "/src/hello_1.0.dsc", Size: 512}},
+		Builder:    Builder{Image: "oci-layout:img@" + d},
+		Build: Build{
+			Workdir: "/", Env: map[string]string{"DEB_BUILD_OPTIONS": "nocheck"}, Script: "dpkg-buildpackage -b -uc -us\n",
+			Output: "/out/hello_1.0_amd64.deb", Timeout: Duration(3 * time.Hour),
+			Resources: Resources{Memory: 1 << 30, Pids: 512, Disk: 2 << 30},
+			Writable:  []string{"/build/reprove"},
+		},
+		Also:         []Also{{URI: "https://example.org/hello-dbgsym_1.0_amd64.deb", Digest: d, Output: "/out/hello-dbgsym_1.0_amd64.deb", Size: 4096}},
+		Approximated: []string{"Build-Path: unknown; /build/reprove/hello-1.0 is used"},
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, m, "every field"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(buf.Bytes(), "encoded")
+	if err != nil {
+		t.Fatalf("Parse(Encode(m)): %v\n%s", err, buf.String())
+	}
+	if d := cmp.Diff(m, back); d != "" {
+		t.Errorf("round trip mismatch (-want +got):\n%s", d)
+	}
+}

@@ -16,6 +16,13 @@ type Manifest struct {
 	Deps       []Dep    `json:"deps,omitempty" yaml:"deps,omitempty"`
 	Builder    Builder  `json:"builder" yaml:"builder"`
 	Build      Build    `json:"build" yaml:"build"`
+	// Also are more published files the same build makes (the other .debs
+	// of a source package), each compared with its file under /out.
+	Also []Also `json:"also,omitempty" yaml:"also,omitempty"`
+	// Approximated names what could not be pinned to the inputs the
+	// published artifact was built from (a derived .buildinfo); every
+	// report of the result says its inputs are approximated.
+	Approximated []string `json:"approximated,omitempty" yaml:"approximated,omitempty"`
 
 	// Dir is the folder file: URIs are relative to (the manifest's folder).
 	Dir string `json:"-" yaml:"-"`
@@ -67,6 +74,18 @@ type Build struct {
 	Output    string            `json:"output" yaml:"output"`
 	Timeout   Duration          `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	Resources Resources         `json:"resources,omitempty" yaml:"resources,omitempty"`
+	// Writable are folders the build may write besides /tmp and /out, each
+	// empty at the start and on the build's disk, counted in
+	// resources.disk (a recorded build path such as /build).
+	Writable []string `json:"writable,omitempty" yaml:"writable,omitempty"`
+}
+
+// Also is one more published file the build makes.
+type Also struct {
+	URI    string   `json:"uri" yaml:"uri"`
+	Digest string   `json:"digest" yaml:"digest"`
+	Output string   `json:"output" yaml:"output"` // the file under /out it is compared with
+	Size   ByteSize `json:"size,omitempty" yaml:"size,omitempty"`
 }
 
 // Resources limits what the build may use.

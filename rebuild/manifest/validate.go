@@ -20,7 +20,7 @@ var DepKinds = []string{"gomod"}
 func IsGit(uri string) bool { return strings.HasPrefix(uri, "git+") }
 
 // fileSchemes are the URI prefixes that name one file, pinned by digest.
-var fileSchemes = []string{"https://", "http://", "file:", "gomod:", "npm:"}
+var fileSchemes = []string{"https://", "http://", "file:", "gomod:", "npm:", "deb:"}
 
 func hasScheme(uri string, schemes []string) bool {
 	for _, s := range schemes {
@@ -189,6 +189,7 @@ func validate(m *Manifest, name string) error {
 	if b.Resources.Disk != 0 && b.Resources.Disk < MinDisk {
 		add("build.resources.disk", "%d bytes is too small: at least 16MiB, e.g. 40GiB (16GiB when unset)", int64(b.Resources.Disk))
 	}
+	validateExtras(m, add, checkDigest, claimDest)
 	if len(probs) > 0 {
 		return &Error{Source: name, Problems: probs}
 	}

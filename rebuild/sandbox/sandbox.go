@@ -36,13 +36,25 @@ type Spec struct {
 	Timeout     time.Duration     // 0: no limit
 	Memory      int64             // bytes; 0: DefaultMemory()
 	Pids        int64             // 0: DefaultPids
-	Disk        int64             // bytes /out and /tmp hold together; 0: DefaultDisk
+	Disk        int64             // bytes /out, /tmp and Scratch hold together; 0: DefaultDisk
 	Hostname    string            // fixed hostname; "reprove" when empty
 	// OnLogLine, when set, is called with each line the build writes to its
 	// log (stdout and stderr, in order), as it is written, without its
 	// newline; a line longer than 4 KiB is cut there. It must return
 	// quickly: it runs on the goroutine that copies the build's output.
 	OnLogLine func(line string) `json:"-"`
+	// Scratch are more container folders that, like /out and /tmp, start
+	// empty, are the build's to write and live on its disk (counted in
+	// Disk): a build path such as /build. Their content is not kept.
+	Scratch []string
+	// ChrootDir, when set, is the container path of a writable mount the
+	// script chroots into: a root filesystem being assembled, as `chroot
+	// /target dpkg --configure -a` does. The engine mounts a /proc, a
+	// read-only /sys and a read-only /dev holding the usual device nodes
+	// there, each as the build's own are (the same masked and read-only
+	// paths); the build gets nothing else. The tree must be owned by the
+	// build's id range to be usable as root inside (see Chrooter).
+	ChrootDir string
 }
 
 // Mount binds a host path into the container, read-only unless said.

@@ -49,6 +49,12 @@ func ValidateSpec(s Spec) error {
 			return err
 		}
 	}
+	if err := validateScratch(s); err != nil {
+		return err
+	}
+	if err := validateChroot(s); err != nil {
+		return err
+	}
 	if s.Memory < 0 || s.Pids < 0 || s.Disk < 0 || s.Timeout < 0 {
 		return fmt.Errorf("sandbox: Spec.Memory, Spec.Pids, Spec.Disk and Spec.Timeout must not be negative")
 	}
@@ -62,11 +68,40 @@ func validateMount(i int, m Mount) error {
 	if !path.IsAbs(m.Dest) {
 		return fmt.Errorf("sandbox: Spec.Mounts[%d].Dest %q must be an absolute container path", i, m.Dest)
 	}
-	d := path.Clean(m.Dest)
+	return notReserved(fmt.Sprintf("Spec.Mounts[%d].Dest", i), m.Dest, path.Clean(m.Dest))
+}
+
+// notReserved checks that the clean container path d is not inside a
+// folder the sandbox provides itself.
+func notReserved(field, raw, d string) error {
 	for _, r := range ReservedDests {
 		if d == r || (r != "/" && strings.HasPrefix(d, r+"/")) {
-			return fmt.Errorf("sandbox: Spec.Mounts[%d].Dest %q is inside %s, which the sandbox provides itself", i, m.Dest, r)
+			return fmt.Errorf("sandbox: %s %q is inside %s, which the sandbox provides itself", field, raw, r)
 		}
+	}
+	return nil
+}
+
+// validateScratch checks that each Spec.Scratch folder is an absolute
+// path of its own, neither the sandbox's nor a mount's.
+func validateScratch(s Spec) error {
+	taken := map[string]bool{}
+	for _, m := range s.Mounts {
+		taken[path.Clean(m.Dest)] = true
+	}
+	for i, d := range s.Scratch {
+		field := fmt.Sprintf("Spec.Scratch[%d]", i)
+		if !path.IsAbs(d) {
+			return fmt.Errorf("sandbox: %s %q must be an absolute container path", field, d)
+		}
+		c := path.Clean(d)
+		if err := notReserved(field, d, c); err != nil {
+			return err
+		}
+		if taken[c] {
+			return fmt.Errorf("sandbox: %s %q is also a mount's Dest or another scratch folder", field, d)
+		}
+		taken[c] = true
 	}
 	return nil
 }

@@ -21,6 +21,9 @@ type ELFSpec struct {
 	Dynamics []string // DT_NEEDED libraries (adds .dynamic and .dynstr)
 	Relocs   []Reloc  // .rela.text entries (need Symbols)
 	Unit     *Unit    // one DWARF compilation unit (.debug_abbrev and .debug_info)
+	// DebugLink is .gnu_debuglink (a debug file's name, padding, CRC32);
+	// none when empty.
+	DebugLink []byte
 }
 
 // Reloc is one RELA entry against .text; Sym indexes Symbols from 1.
@@ -119,6 +122,9 @@ func ELF(s ELFSpec) []byte {
 		abbrev, info := dwarfUnit(s.Unit)
 		add(sec{name: ".debug_abbrev", typ: elf.SHT_PROGBITS, data: abbrev, align: 1})
 		add(sec{name: ".debug_info", typ: elf.SHT_PROGBITS, data: info, align: 1})
+	}
+	if len(s.DebugLink) > 0 {
+		add(sec{name: ".gnu_debuglink", typ: elf.SHT_PROGBITS, data: s.DebugLink, align: 4})
 	}
 	if len(s.Symbols) > 0 {
 		var str bytes.Buffer

@@ -35,8 +35,8 @@ func (r *recipe) cgo(ctx context.Context) error {
 		return &adapter.FetchError{Err: fmt.Errorf("looking for %s in builder image %s: %w", cc, r.image, err)}
 	}
 	if !found {
-		return cannot("CGO_ENABLED=1: the rebuild runs the C compiler %s, which builder image %s does not have; build an image with gcc and libc6-dev with the %s recipe (`go run ./fixtures/imagebuild/cmd/imagebuild -recipe %s -debs .cache/debs -o DIR`, later `reprove image build --recipe %s`) and pass it with --builder-image",
-			cc, r.image, CgoRecipe, CgoRecipe, CgoRecipe)
+		return cannot("CGO_ENABLED=1: the rebuild runs the C compiler %s, which builder image %s does not have; build an image with gcc and libc6-dev with the %s recipe (`reprove image build %s -o DIR`, which prints the reference) and pass it with --builder-image",
+			cc, r.image, CgoRecipe, CgoRecipe)
 	}
 	r.note("CGO_ENABLED=1: C compiler %s (the go command's default: the build info does not record CC) found in the builder image", cc)
 	if r.facts.Comment != "" {

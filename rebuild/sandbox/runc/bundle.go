@@ -80,11 +80,19 @@ func (b *bundle) prepareRoot(ctx context.Context, build *sandbox.Build, lower st
 		return err
 	}
 	build.Limits.DiskMethod = sandbox.DiskFilesystem
+	if err := b.makeScratch(build.Spec.Scratch, &b.r.ids); err != nil {
+		return err
+	}
 	if err := mountOverlay(b.path("rootfs"), lower, b.r.ids); err != nil {
 		return err
 	}
 	for _, m := range b.binds(build.Spec) {
 		if err := b.bindRoot(m); err != nil {
+			return err
+		}
+	}
+	if dir := build.Spec.ChrootDir; dir != "" {
+		if err := b.stageChroot(dir); err != nil {
 			return err
 		}
 	}
@@ -100,8 +108,8 @@ func (b *bundle) prepareRoot(ctx context.Context, build *sandbox.Build, lower st
 func (b *bundle) bindRoot(m sandbox.Mount) error {
 	bd := bind{src: m.Source, dest: m.Dest, writable: m.Writable}
 	switch {
-	case m.Dest == "/out" || m.Dest == "/tmp":
-		// The build's disk: container root's already.
+	case strings.HasPrefix(m.Source, b.disk.Dir()+string(filepath.Separator)):
+		// The build's disk (/out, /tmp, scratch): container root's already.
 	case m.Writable:
 		if err := os.Lchown(m.Source, int(b.r.ids.UID), int(b.r.ids.GID)); err != nil {
 			return fmt.Errorf("giving the writable mount %s to the build: %w", m.Source, err)
@@ -119,6 +127,9 @@ func (b *bundle) bindRoot(m sandbox.Mount) error {
 // prepareRootless leaves the mounts to runc: an overlay at / over an empty
 // root folder, then the binds; /out and /tmp are a watched scratch folder.
 func (b *bundle) prepareRootless(ctx context.Context, build *sandbox.Build, lower string) error {
+	if build.Spec.ChrootDir != "" {
+		return errRootlessChroot
+	}
 	b.state.Disk = filepath.Join(build.RunDir, ".scratch-"+b.state.ID)
 	if err := b.saveState(); err != nil {
 		return err
@@ -129,6 +140,9 @@ func (b *bundle) prepareRootless(ctx context.Context, build *sandbox.Build, lowe
 	}
 	b.disk = d
 	build.Limits.DiskMethod = sandbox.DiskWatch
+	if err := b.makeScratch(build.Spec.Scratch, nil); err != nil {
+		return err
+	}
 	build.Limits.NotEnforced = append(build.Limits.NotEnforced, b.r.cgroups...)
 	for _, p := range []string{"rootfs", "upper", "work"} {
 		if err := os.Mkdir(b.path(p), 0o700); err != nil {
@@ -145,13 +159,37 @@ func (b *bundle) prepareRootless(ctx context.Context, build *sandbox.Build, lowe
 	return b.writeConfig(build, plan{root: b.path("rootfs"), rootMount: &overlay, ids: ids, sub: b.r.sub, mounts: mounts})
 }
 
-// binds are /out, /tmp and the spec's mounts, parents first.
+// binds are /out, /tmp, the scratch folders and the spec's mounts,
+// parents first.
 func (b *bundle) binds(s sandbox.Spec) []sandbox.Mount {
 	all := append([]sandbox.Mount{
 		{Source: filepath.Join(b.disk.Dir(), "out"), Dest: "/out", Writable: true},
 		{Source: filepath.Join(b.disk.Dir(), "tmp"), Dest: "/tmp", Writable: true},
 	}, s.Mounts...)
+	for i, d := range s.Scratch {
+		all = append(all, sandbox.Mount{Source: scratchDir(b.disk, i), Dest: d, Writable: true})
+	}
 	return sandbox.SortedMounts(all)
+}
+
+func scratchDir(d disk, i int) string { return filepath.Join(d.Dir(), fmt.Sprintf("scratch-%d", i)) }
+
+// makeScratch makes an empty folder on the build's disk for each scratch
+// folder, owned by container root (through ids in root mode).
+func (b *bundle) makeScratch(scratch []string, ids *IDMap) error {
+	for i := range scratch {
+		p := scratchDir(b.disk, i)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("creating the build's disk: %w", err)
+		}
+		if ids == nil {
+			continue
+		}
+		if err := os.Lchown(p, int(ids.UID), int(ids.GID)); err != nil {
+			return fmt.Errorf("creating the build's disk: %w", err)
+		}
+	}
+	return nil
 }
 
 func (b *bundle) writeConfig(build *sandbox.Build, p plan) error {

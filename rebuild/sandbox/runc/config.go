@@ -78,7 +78,7 @@ func runtimeConfig(s sandbox.Spec, p plan) *specs.Spec {
 		},
 		Root:     &specs.Root{Path: p.root, Readonly: true},
 		Hostname: hostname,
-		Mounts:   mounts(p),
+		Mounts:   append(mounts(p), chrootMounts(s.ChrootDir)...),
 		Linux: &specs.Linux{
 			UIDMappings: p.mappings(p.ids.UID, p.sub.uids()),
 			GIDMappings: p.mappings(p.ids.GID, p.sub.gids()),
@@ -93,8 +93,8 @@ func runtimeConfig(s sandbox.Spec, p plan) *specs.Spec {
 			},
 			Resources:     resources(p),
 			Seccomp:       p.seccomp,
-			MaskedPaths:   maskedPaths,
-			ReadonlyPaths: readonlyPaths,
+			MaskedPaths:   chrootPaths(s.ChrootDir, maskedPaths),
+			ReadonlyPaths: chrootPaths(s.ChrootDir, readonlyPaths),
 		},
 	}
 }

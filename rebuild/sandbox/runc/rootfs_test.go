@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/image"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
 	"github.com/reprove/reprove/rebuild/tree"
 )
@@ -98,7 +98,7 @@ func TestRootfsDropsSetuidAndWorldWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	layoutDir := t.TempDir()
-	digest, err := imagebuild.WriteLayout(img, layoutDir)
+	digest, err := image.WriteLayout(img, layoutDir)
 	if err != nil {
 		t.Fatal(err)
 	}

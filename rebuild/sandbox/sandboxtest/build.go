@@ -1,7 +1,6 @@
 package sandboxtest
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/reprove/reprove/fixtures/imagebuild"
+	"github.com/reprove/reprove/rebuild/image/imagetest"
 )
 
 // ImageEnv, when set to LAYOUT@DIGEST, names the builder image to use
@@ -27,38 +26,30 @@ var (
 	probeErr  error
 )
 
-// Image is the busybox builder image, built once per test binary with
-// imagebuild (its .debs cached under REPROVE_TEST_DEBS, or the user cache).
-// The layout is world-readable, so an ordinary user's re-run can use it.
+// Image is the busybox builder image, built once per test binary and
+// machine with reprove's image builder (imagetest: its .debs kept under
+// REPROVE_TEST_DEBS), copied to a world-readable folder so that an
+// ordinary user's re-run can use it.
 func Image(t testing.TB) (layout, digest string) {
 	t.Helper()
 	if v := os.Getenv(ImageEnv); v != "" {
 		l, d, _ := strings.Cut(v, "@")
 		return l, d
 	}
+	built, dig := imagetest.Build(t, imagetest.Busybox)
 	imageOnce.Do(func() {
-		debs := os.Getenv("REPROVE_TEST_DEBS")
-		if debs == "" {
-			cache, err := os.UserCacheDir()
-			if err != nil {
-				imageErr = err
-				return
-			}
-			debs = filepath.Join(cache, "reprove", "debs")
-		}
 		dir, err := sharedTemp("sandboxtest-image-")
 		if err != nil {
 			imageErr = err
 			return
 		}
-		imageLayout = filepath.Join(dir, "layout")
-		imageDig, imageErr = imagebuild.BuildLayout(context.Background(), "busybox", debs, imageLayout, imagebuild.Config{})
-		if imageErr == nil {
+		imageLayout, imageDig = filepath.Join(dir, "layout"), dig
+		if imageErr = os.CopyFS(imageLayout, os.DirFS(built)); imageErr == nil {
 			imageErr = worldReadable(dir)
 		}
 	})
 	if imageErr != nil {
-		t.Fatalf("building the busybox test image: %v", imageErr)
+		t.Fatalf("copying the busybox test image: %v", imageErr)
 	}
 	return imageLayout, imageDig
 }

@@ -52,8 +52,10 @@ func Run(t *testing.T, cfg Config) {
 		{"DefaultLimits", s.defaultLimits},
 		{"LimitsBite", s.limitsBite},
 		{"Probe", s.probeChecks},
+		{"Chroot", s.chroot},
 		{"Keyring", s.keyring},
 		{"DiskLimit", s.diskLimit},
+		{"Scratch", s.scratch},
 		{"ParentKilled", s.parentKilled},
 	} {
 		t.Run(c.name, c.fn)

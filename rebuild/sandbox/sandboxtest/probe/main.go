@@ -3,6 +3,8 @@
 // backend. It tries each attack for real and reports the errno it got.
 //
 //	probe report             JSON Report on stdout
+//	probe escape             break out of a chroot (chroot into a subfolder,
+//	                         climb out with .., chroot there), then report
 //	probe fill BYTES DIR…    write BYTES spread over the folders, print how far it got
 //	probe heartbeat FILE     write a growing counter to FILE every 100 ms, forever
 package main
@@ -44,6 +46,12 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "report":
+		json.NewEncoder(os.Stdout).Encode(report())
+	case "escape":
+		if err := escape(); err != nil {
+			fmt.Fprintln(os.Stderr, "probe: escape:", err)
+			os.Exit(1)
+		}
 		json.NewEncoder(os.Stdout).Encode(report())
 	case "fill":
 		n, _ := strconv.ParseInt(os.Args[2], 10, 64)
@@ -241,6 +249,24 @@ func fill(n int64, dirs []string) {
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// escape leaves a chroot the classic way, with CAP_SYS_CHROOT: chroot
+// into a subfolder keeping the working folder outside it, climb to the
+// real root with "..", and chroot there.
+func escape() error {
+	if err := os.MkdirAll("/.escape", 0o755); err != nil {
+		return err
+	}
+	if err := unix.Chroot("/.escape"); err != nil {
+		return err
+	}
+	for range 64 {
+		if err := unix.Chdir(".."); err != nil {
+			return err
+		}
+	}
+	return unix.Chroot(".")
 }
 
 func heartbeat(p string) {
