@@ -26,6 +26,9 @@ bench_verify() {
 	work=$(mktemp -d)
 	cache=$work/cache
 	trap 'rm -rf "$work"' RETURN
+	# A manifest reads only below its own folder: the image goes beside it.
+	cp -r "$(echo "${image#oci-layout:}" | sed 's/@.*//')" "$work/image"
+	image=oci-layout:image@${image##*@}
 	printf 'hi\n' > "$work/hi"
 	cat > "$work/reprove.yaml" <<EOM
 apiVersion: reprove/v1
