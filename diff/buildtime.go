@@ -35,26 +35,8 @@ func (t BuildTimes) explain(n *Node, removed, added []string) {
 	if evidence == "" {
 		return
 	}
-	dropCause(n, CauseTimestamps)
+	removeCause(n, CauseTimestamps)
 	addCause(n, CauseBuildDate, evidence)
-}
-
-// dropCause removes cause id and its evidence from n.
-func dropCause(n *Node, id CauseID) {
-	causes := n.Causes[:0]
-	for _, c := range n.Causes {
-		if c != id {
-			causes = append(causes, c)
-		}
-	}
-	n.Causes = causes
-	evidence := n.Evidence[:0]
-	for _, e := range n.Evidence {
-		if e.Cause != id {
-			evidence = append(evidence, e)
-		}
-	}
-	n.Evidence = evidence
 }
 
 // dateFromClock: a date (or date and time) on the right is within two

@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/reprove/reprove/internal/bounded"
 	"github.com/reprove/reprove/report"
 )
 
@@ -83,7 +82,7 @@ type importer struct {
 // add reads one file; it returns an error only for database errors, which
 // stop the import.
 func (im *importer) add(ctx context.Context, f resultFile) error {
-	data, err := readBounded(f.path, im.h.MaxResultSize)
+	data, err := readResultFile(f.path, im.h.MaxResultSize)
 	if err != nil {
 		im.st.Failed = append(im.st.Failed, ImportError{Path: f.path, Err: err})
 		return nil
@@ -153,34 +152,6 @@ func resultFiles(p string) ([]resultFile, error) {
 	return files, err
 }
 
-// readBounded reads a regular file of at most max bytes. It opens without
-// blocking, so a FIFO put in the file's place is refused rather than waited on.
-func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%d bytes, over the %d-byte limit for a result", fi.Size(), max)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("over the %d-byte limit for a result", max)
-	}
-	return data, nil
-}
-
 // looksLikeResult is whether data is a JSON object whose schemaVersion names
 // a reprove result.
 func looksLikeResult(data []byte) bool {
@@ -216,4 +187,13 @@ func parseRow(data []byte, now time.Time) (row, error) {
 		return row{}, err
 	}
 	return newRow(res, recordOptions{}, now)
+}
+
+// readResultFile reads a result file: a regular file, bounded.
+func readResultFile(path string, max int64) ([]byte, error) {
+	data, err := bounded.ReadFile(path, max)
+	if _, ok := err.(*bounded.TooLargeError); ok {
+		return nil, fmt.Errorf("%w for a result", err)
+	}
+	return data, err
 }

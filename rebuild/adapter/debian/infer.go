@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/reprove/reprove/internal/bounded"
 	"github.com/reprove/reprove/rebuild/adapter"
 	"github.com/reprove/reprove/rebuild/fetch"
 	"github.com/reprove/reprove/rebuild/fetch/deb"
@@ -191,31 +192,15 @@ func (x *inference) readBuildInfo(ctx context.Context) ([]byte, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("--buildinfo: %w", err)
 		}
-		data, err := readBounded(b.Path)
+		data, err := bounded.ReadFile(b.Path, MaxBuildInfo)
 		return data, src, err
 	}
 	p := strings.TrimPrefix(strings.TrimPrefix(src, "file://"), "file:")
-	data, err := readBounded(p)
+	data, err := bounded.ReadFile(p, MaxBuildInfo)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: --buildinfo %s: %v", ErrBadBuildInfo, src, err)
 	}
 	return data, p, nil
-}
-
-func readBounded(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxBuildInfo+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxBuildInfo {
-		return nil, fmt.Errorf("%s is larger than %d bytes", p, MaxBuildInfo)
-	}
-	return data, nil
 }
 
 func sha256Hex(b []byte) string { return digest.FromBytes(b).Encoded() }

@@ -5,10 +5,10 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"strings"
+
+	"github.com/reprove/reprove/internal/bounded"
 )
 
 // binaryFacts is what a Go binary shows about link flags that build info
@@ -137,9 +137,9 @@ func inspectBinary(path string) (facts binaryFacts, err error) {
 			err = fmt.Errorf("reading %s as ELF: malformed file (%v)", path, r)
 		}
 	}()
-	data, err := readBounded(path, 2<<30)
+	data, err := bounded.ReadFile(path, 2<<30)
 	if err != nil {
-		return facts, err
+		return facts, fmt.Errorf("reading %s: %w", path, err)
 	}
 	facts.scrubbed = scrubModinfo(data)
 	f, err := elf.NewFile(bytes.NewReader(data))
@@ -184,22 +184,6 @@ func (facts *binaryFacts) section(s *elf.Section) {
 			facts.data = append(facts.data, b)
 		}
 	}
-}
-
-func readBounded(path string, max int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("reading %s: larger than %d bytes", path, max)
-	}
-	return b, nil
 }
 
 // scrubModinfo returns data with every framed build info string zeroed.

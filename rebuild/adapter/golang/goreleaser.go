@@ -3,13 +3,14 @@ package golang
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reprove/reprove/internal/bounded"
 )
 
 // A goreleaser configuration is read from the source at the pinned commit.
@@ -144,7 +145,7 @@ func readReleaseConfig(dir string) (*releaseConfig, error) {
 	}
 	defer root.Close()
 	for _, name := range releaseConfigNames {
-		data, err := readConfined(root, name, maxReleaseConfig)
+		data, err := bounded.ReadFileIn(root, name, maxReleaseConfig)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -159,30 +160,6 @@ func readReleaseConfig(dir string) (*releaseConfig, error) {
 		return c, nil
 	}
 	return nil, nil
-}
-
-// readConfined reads a regular file below root, at most max bytes.
-func readConfined(root *os.Root, name string, max int64) ([]byte, error) {
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("larger than %d bytes", max)
-	}
-	return b, nil
 }
 
 // target is the platform a binary was built for, as goreleaser names it.

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/reprove/reprove/internal/bounded"
 )
 
 // The source search reads the pinned source, hostile input, within bounds:
@@ -101,7 +103,7 @@ func (s *searcher) visit(p string, d fs.DirEntry, err error) error {
 		return errSearchDone
 	}
 	s.files++
-	src, err := readConfined(s.root, p, maxSearchFileSize)
+	src, err := bounded.ReadFileIn(s.root, p, maxSearchFileSize)
 	if err != nil {
 		return nil // too large or not readable: skipped
 	}

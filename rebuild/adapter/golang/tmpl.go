@@ -39,7 +39,7 @@ func unknownsIn(s string) []string {
 // errTooLong is what a function or the output returns past the bound.
 var errTooLong = fmt.Errorf("template output longer than %d bytes", maxTemplateOutput)
 
-func bounded(s string) (string, error) {
+func withinOutputBound(s string) (string, error) {
 	if len(s) > maxTemplateOutput {
 		return "", errTooLong
 	}
@@ -67,7 +67,7 @@ func notEvaluated(name, why string) any {
 // may know.
 func templateFuncs(env map[string]string) template.FuncMap {
 	str := func(f func(string) string) func(string) (string, error) {
-		return func(s string) (string, error) { return bounded(f(s)) }
+		return func(s string) (string, error) { return withinOutputBound(f(s)) }
 	}
 	envValue := func(name string) (string, bool) {
 		v, ok := env[name]
@@ -88,7 +88,7 @@ func templateFuncs(env map[string]string) template.FuncMap {
 		"title":         str(titleASCII),
 		"dir":           str(path.Dir),
 		"base":          str(path.Base),
-		"join":          func(p ...string) (string, error) { return bounded(path.Join(p...)) },
+		"join":          func(p ...string) (string, error) { return withinOutputBound(path.Join(p...)) },
 		"incmajor":      func(v string) string { return incSemver(v, 0) },
 		"incminor":      func(v string) string { return incSemver(v, 1) },
 		"incpatch":      func(v string) string { return incSemver(v, 2) },

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/reprove/reprove/internal/bounded"
 )
 
 // DefaultKeyring is the Debian archive keyring as the
@@ -45,7 +45,7 @@ func LoadKeyring(signedBy string) (*Keyring, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("Signed-By %q: only keyring files (absolute paths) and inline keys are read, not fingerprints", signedBy)
 	}
-	data, err := readBounded(path, maxKeyring)
+	data, err := readFile(path, maxKeyring)
 	if errors.Is(err, fs.ErrNotExist) && signedBy == "" {
 		return nil, nil
 	}
@@ -67,26 +67,11 @@ func LoadKeyring(signedBy string) (*Keyring, error) {
 	return &Keyring{Entities: el, From: path}, nil
 }
 
-// readBounded reads a regular file of at most max bytes.
-func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+// readFile reads a regular file of at most max bytes, naming it in errors.
+func readFile(path string, max int64) ([]byte, error) {
+	data, err := bounded.ReadFile(path, max)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
 }

@@ -58,7 +58,7 @@ func (a *Archive) fetchRelease(ctx context.Context, src Source) (*Release, error
 	if err != nil {
 		return nil, err
 	}
-	data, err := readBounded(blob.Path, maxRelease)
+	data, err := readFile(blob.Path, maxRelease)
 	if err != nil {
 		return nil, err
 	}
