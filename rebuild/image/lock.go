@@ -107,8 +107,10 @@ func parseLock(r io.Reader) (*Lock, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if key, val, ok := strings.Cut(line, ": "); ok && !strings.Contains(key, " ") {
-			if err := l.header(key, val); err != nil {
+		// A header is "key: value" (the value may be empty: "request:");
+		// a package line has a space before any colon ("hello 1:2.10-3 …").
+		if key, val, ok := strings.Cut(line, ":"); ok && !strings.Contains(key, " ") {
+			if err := l.header(key, strings.TrimSpace(val)); err != nil {
 				return nil, fmt.Errorf("line %d: %w", n, err)
 			}
 			continue
