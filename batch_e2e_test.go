@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/reprove/reprove/rebuild/batch"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
 
 // The nightly job: a list of targets, run in parallel over one cache, each
 // with its evidence, one summary, one JUnit file, history and regressions.
 func TestBatch(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	hello, dated := fixture(t, "hello", image), fixture(t, "hello-dated", image)
 	dir := t.TempDir()
@@ -85,7 +86,7 @@ func TestBatch(t *testing.T) {
 
 // Shards 0/2 and 1/2 together verify every target exactly once.
 func TestBatchShards(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	targets := []string{fixture(t, "hello", image), fixture(t, "hello-dated", image)}
 	cache := t.TempDir()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -435,7 +436,7 @@ func TestCIRunSetsCI(t *testing.T) {
 // fetched or built (the cache stays empty), with exit 2 and the evidence
 // written to the outputs that can be.
 func TestChecksBeforeFetch(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	f := newCLIFiles(t)
 	for _, tc := range []struct {

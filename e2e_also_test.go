@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -15,7 +16,7 @@ import (
 // the build left beside the artifact under /out (the whole folder comes
 // out of the sandbox), and one that differs makes the verdict.
 func TestVerifyAlsoOutputs(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	l, d := busyboxImage(t)
 	for _, tt := range []struct {
 		name     string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/reprove/reprove/rebuild/sandbox"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -125,7 +126,7 @@ func TestVerifyDebianPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Debian packages in containers")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	cache := debianCache(t)
 	verify := func(t *testing.T, pub string, extra ...string) (runResult, *report.Result) {
 		js := filepath.Join(t.TempDir(), "r.json")
@@ -190,7 +191,7 @@ func TestE2EVerifyDebianArchivePackage(t *testing.T) {
 	if os.Getenv("REPROVE_E2E") != "1" {
 		t.Skip("set REPROVE_E2E=1: verifies a package from the Debian archive")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	js := filepath.Join(t.TempDir(), "r.json")
 	md := filepath.Join(t.TempDir(), "r.md")
 	r := reprove(t, debianCache(t), "verify", "--json", js, "--markdown", md, "--debs", testDebs(), e2eDebianPackage)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/reprove/reprove/rebuild/adapter/golang/golangtest"
 	"github.com/reprove/reprove/rebuild/fetch/gomod/gomodtest"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -204,7 +205,7 @@ const helloModule = "github.com/reprove-e2e/hello"
 // everything the rebuild needs comes from the binary's build info, the
 // link flags that -trimpath leaves out of it from the binary itself.
 func TestVerifyGoBinaryFromBuildInfo(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -291,7 +292,7 @@ func gitIn(t *testing.T, repo string, args ...string) string {
 // or a pseudo-version built on the nearest tag). The rebuild must see the
 // tags the original build saw, and not those pushed later.
 func TestVerifyGoBinaryVersionFromTags(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -344,7 +345,7 @@ func TestVerifyGoBinaryVersionFromTags(t *testing.T) {
 // TestInitThenVerifyGoBinary: reprove init writes the inferred manifest and
 // reprove verify of that manifest passes.
 func TestInitThenVerifyGoBinary(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -397,7 +398,7 @@ func TestInitThenVerifyGoBinary(t *testing.T) {
 // uncommitted edit cannot be rebuilt from its commit; the diff says which
 // Go build setting shows it.
 func TestVerifyGoBinaryNotReproducible(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -450,7 +451,7 @@ func TestVerifyGoBinaryNotReproducible(t *testing.T) {
 // its source is the module zip from the proxy, pinned by the h1: sum the
 // binary records.
 func TestVerifyGoInstalledModuleVersion(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	sum, err := greetModule.GoSum()
@@ -489,7 +490,7 @@ func TestVerifyGoToolchainProgram(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles cmd/gofmt in a container")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -511,7 +512,7 @@ func TestE2EVerifyGofmtRelease(t *testing.T) {
 	if os.Getenv("REPROVE_E2E") != "1" {
 		t.Skip("needs the Go module proxy: set REPROVE_E2E=1")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	js := filepath.Join(t.TempDir(), "result.json")
@@ -533,7 +534,7 @@ func TestE2EVerifyGoInstalledFromProxy(t *testing.T) {
 	if os.Getenv("REPROVE_E2E") != "1" {
 		t.Skip("needs the Go module proxy: set REPROVE_E2E=1")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	const pkg = "golang.org/x/example/hello@v0.0.0-20250915201037-7f05d217867b"
@@ -564,7 +565,7 @@ func TestE2EVerifyGoInstalledFromProxy(t *testing.T) {
 // experiments (go1.26.8-X:nodwarf5) is rebuilt with that release's
 // toolchain and GOEXPERIMENT, and reproduces.
 func TestVerifyGoExperimentVersion(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -628,7 +629,7 @@ func releaseVerify(t *testing.T, repo, bin string, proxy *gomodtest.Proxy) (runR
 // records. Without the configuration, a search of the source for
 // stamp-named variables finds them.
 func TestVerifyGoreleaserRelease(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	proxy := goProxy(t)
 	tests := []struct {
 		name     string
@@ -674,7 +675,7 @@ func TestVerifyGoreleaserRelease(t *testing.T) {
 // the source search supplies it in the second, which reproduces, compiling
 // nothing of the standard library again.
 func TestVerifyGoCandidatesShareBuildCache(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	proxy := goProxy(t)
 	config := "version: 2\nbuilds:\n  - main: ./cmd/hello\n    flags: [-trimpath]\n    ldflags:\n      - -s -w -X main.version={{.Version}} -X main.commit={{ .Env.GIT_COMMIT }}\n"
 	rel := golangtest.Release{Module: helloModule, Tag: "v1.2.3",
@@ -753,7 +754,7 @@ func main() { println(shout.Shout(greet.Hello), int(C.answer())) }
 // built without -trimpath, it is rebuilt where the binary says it was
 // built (GOROOT, module folder and module cache read off its file names).
 func TestVerifyGoCgoBinary(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	l, d := testImage(t, "go-cgo")
 	image := "oci-layout:" + l + "@" + d
 	proxy := goProxy(t, shoutModule)
@@ -792,7 +793,7 @@ func TestVerifyGoCgoBinary(t *testing.T) {
 // compiler: refused before anything is built (exit 2), naming the missing
 // compiler and the recipe of an image that has one.
 func TestVerifyGoCgoNeedsCToolchain(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	proxy := goProxy(t, shoutModule)
 	repo, _ := gitRepo(t, cgoFiles(t))
 	out := filepath.Join(t.TempDir(), "hello")
@@ -820,7 +821,7 @@ func TestE2EToolchainDistribution(t *testing.T) {
 	if os.Getenv("REPROVE_E2E") != "1" || os.Getenv("REPROVE_E2E_TOOLCHAIN") != "1" {
 		t.Skip("rebuilds a Go release from source: set REPROVE_E2E=1 REPROVE_E2E_TOOLCHAIN=1")
 	}
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	js := filepath.Join(t.TempDir(), "result.json")

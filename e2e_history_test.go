@@ -14,11 +14,12 @@ import (
 	"testing"
 
 	"github.com/reprove/reprove/rebuild/history/historytest"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
 func TestHistoryEndToEnd(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	historytest.Each(t, func(t *testing.T, dsn string) {
 		m := fixture(t, "hello", image)
@@ -70,7 +71,7 @@ func TestHistoryEndToEnd(t *testing.T) {
 }
 
 func TestVerifyHistoryFailureKeepsVerdict(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	r := reprove(t, t.TempDir(), "verify", "--history", "mysql://u:hunter2@db/reprove", m)
 	if r.code != 0 || !strings.Contains(r.stdout, "✓ hello: reproducible") {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
 
 func fileSHA256(t *testing.T, p string) string {
@@ -23,7 +25,7 @@ func fileSHA256(t *testing.T, p string) string {
 // TestImageBuildCLI: reprove image build writes a lock and a layout, prints
 // a reference a manifest can use, and reuses the lock and the image.
 func TestImageBuildCLI(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	testImage(t, "fixtures/recipes/busybox.yaml") // fills .cache/debs
 	dir := t.TempDir()
 	recipe := filepath.Join(dir, "bb.yaml")

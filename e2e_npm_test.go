@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -85,7 +86,7 @@ func npmRegistry(t *testing.T, name, version string, tgz []byte) (*httptest.Serv
 // manifest: the tarball comes from a loopback registry, pinned by its
 // sha512 integrity, and the binary is rebuilt from its build info.
 func TestVerifyGoBinaryInNpmPackage(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)
@@ -130,7 +131,7 @@ func TestVerifyGoBinaryInNpmPackage(t *testing.T) {
 // An npm package named without #member: reprove lists the Go binaries it
 // holds (exit 2), and with --all-members verifies each, one report apiece.
 func TestVerifyNpmPackageAllMembers(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := gitImage(t)
 	cache := sharedCache(t)
 	proxy := goProxy(t)

@@ -31,6 +31,7 @@ import (
 
 	"github.com/reprove/reprove/rebuild/image/imagetest"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 	"github.com/reprove/reprove/report"
 )
 
@@ -39,23 +40,6 @@ var (
 	binPath string
 	binErr  error
 )
-
-func requireSandbox(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "not root"
-	} else if _, err := exec.LookPath("runc"); err != nil {
-		why = "runc missing (apt-get install -y runc)"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("end-to-end test needs root and runc: %s", why)
-	}
-	t.Skip(why)
-}
 
 // reproveBin builds the binary once per test process.
 func reproveBin(t *testing.T) string {
@@ -191,7 +175,7 @@ func TestCLIHelpAndVersion(t *testing.T) {
 }
 
 func TestVerifyFixtures(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	tests := []struct {
 		fixture string
@@ -266,7 +250,7 @@ func editManifest(t *testing.T, path, old, new string) {
 }
 
 func TestVerifyDigestMismatchStopsBeforeBuild(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	// Change the README source so its declared digest no longer matches.
 	readme := filepath.Join(filepath.Dir(m), "src", "README")
@@ -289,7 +273,7 @@ func TestVerifyDigestMismatchStopsBeforeBuild(t *testing.T) {
 }
 
 func TestVerifyInputErrors(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	tests := []struct {
 		name     string
@@ -322,7 +306,7 @@ func TestVerifyInputErrors(t *testing.T) {
 // inputs fetched and the end of the build log, which names the specific
 // failure.
 func TestVerifyBuildFailures(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	var hits int
 	var mu sync.Mutex
@@ -426,7 +410,7 @@ func TestVerifyEvidenceForInputErrors(t *testing.T) {
 }
 
 func TestVerifyRelativeCacheDir(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	cmd := exec.Command(reproveBin(t), "verify", "-q", "--cache-dir", "cache", m)
 	cmd.Dir = t.TempDir()
@@ -436,7 +420,7 @@ func TestVerifyRelativeCacheDir(t *testing.T) {
 }
 
 func TestVerifyConcurrentRunsShareCache(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	image := layoutRef(t)
 	cache := t.TempDir()
 	var wg sync.WaitGroup
@@ -458,7 +442,7 @@ func TestVerifyConcurrentRunsShareCache(t *testing.T) {
 }
 
 func TestVerifyRegistryImageAndGitSource(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	l, d := busyboxImage(t)
 	srv := httptest.NewServer(registry.New())
 	defer srv.Close()
@@ -544,7 +528,7 @@ func TestVerifyRegistryImageAndGitSource(t *testing.T) {
 }
 
 func TestReportRerender(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello-dated", layoutRef(t))
 	dir := t.TempDir()
 	js := filepath.Join(dir, "r.json")
@@ -575,7 +559,7 @@ func TestReportRerender(t *testing.T) {
 func v1Hash(d string) (v1.Hash, error) { return v1.NewHash(d) }
 
 func TestVerifyAllFormatsAndAttestations(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	dir := t.TempDir()
 	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub")
@@ -637,7 +621,7 @@ func TestVerifyAllFormatsAndAttestations(t *testing.T) {
 // attestation verify checks what a statement says, not only who signed it:
 // which artifact it is about and whether it PASSED.
 func TestAttestationVerifyChecksSubjectAndResult(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	dir := t.TempDir()
 	out := func(n string) string { return filepath.Join(dir, n) }
 	priv, pub := out("key.pem"), out("key.pub")
@@ -745,7 +729,7 @@ func TestDiffCommand(t *testing.T) {
 }
 
 func TestVerifyInterruptCleansUp(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	editManifest(t, m, "    set -eu\n", "    set -eu\n    echo started; sleep 120\n")
 	cache := t.TempDir()

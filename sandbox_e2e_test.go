@@ -16,7 +16,7 @@ import (
 // An ordinary user, with no sudo, verifies a fixture: runc's rootless
 // mode, and the report says which limits this host cannot enforce for it.
 func TestVerifyRootless(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	uid, gid := sandboxtest.User(t, "reprove-test")
 	m := fixture(t, "hello", layoutRef(t))
 	layout, _ := busyboxImage(t)
@@ -24,7 +24,7 @@ func TestVerifyRootless(t *testing.T) {
 	// The user must read the fixture, the image and the binary: open the
 	// test's own temp folders (never their parent, the shared temp folder).
 	for _, p := range []string{filepath.Dir(filepath.Dir(filepath.Dir(m))), filepath.Dir(layout), filepath.Dir(bin)} {
-		if err := openUp(p); err != nil {
+		if err := sandboxtest.WorldReadable(p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,31 +54,10 @@ func TestVerifyRootless(t *testing.T) {
 	}
 }
 
-// openUp lets every user read dir and enter its folders.
-func openUp(dir string) error {
-	if dir == filepath.Clean(os.TempDir()) || dir == "/" {
-		return fmt.Errorf("refusing to open up %s", dir)
-	}
-	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.Type()&os.ModeSymlink != 0 {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		add := os.FileMode(0o044)
-		if d.IsDir() || fi.Mode()&0o100 != 0 {
-			add |= 0o011
-		}
-		return os.Chmod(p, fi.Mode().Perm()|add)
-	})
-}
-
 // A build that fills its disk past build.resources.disk fails with exit 3
 // and says which limit it reached; the JSON keeps the limit.
 func TestVerifyDiskLimit(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	editManifest(t, m, "  resources:\n", "  resources:\n    disk: 16MiB\n")
 	editManifest(t, m, "    set -eu\n", "    set -eu\n    dd if=/dev/zero of=/tmp/big bs=1048576 count=32\n")
@@ -102,7 +81,7 @@ func TestVerifyDiskLimit(t *testing.T) {
 // cache would now say reproducible; this one must notice, set the rootfs
 // aside, rebuild honestly (still not reproducible, exit 1) and say so.
 func TestVerifyPoisonedRootfs(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello-dated", layoutRef(t))
 	cache := t.TempDir()
 	if r := reprove(t, cache, "verify", m); r.code != 1 {

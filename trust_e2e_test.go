@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
 
 func sha256Hex(b []byte) string {
@@ -158,7 +160,7 @@ func tarOf(t *testing.T, files map[string][]byte) []byte {
 // source: the run must not pass, the entry must be quarantined, and no
 // PASSED attestation may be written.
 func TestPoisonedCacheNeverPasses(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	p := newEvilProject(t)
 	readme, err := os.ReadFile(filepath.Join(p.dir, "src", "README"))
 	if err != nil {
@@ -263,7 +265,7 @@ func gitRepoOf(t *testing.T, dir string, files map[string][]byte) string {
 // A vendor re-publishing a release under the same URL is the thing a nightly
 // job runs for: the second run says so, with both digests, exit 2.
 func TestReplacedArtifactIsCaught(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	good, err := os.ReadFile(filepath.Join(filepath.Dir(m), "published", "hello-1.0.tar.gz"))
 	if err != nil {
@@ -306,7 +308,7 @@ func TestReplacedArtifactIsCaught(t *testing.T) {
 
 // A manifest from the vendor under audit must not read the auditor's files.
 func TestManifestCannotReadHostFiles(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	secret := filepath.Join(filepath.Dir(filepath.Dir(m)), "secret")
 	if err := os.WriteFile(secret, []byte("auditor's token\n"), 0o600); err != nil {
@@ -336,7 +338,7 @@ func TestManifestCannotReadHostFiles(t *testing.T) {
 // cache ls shows what verify left; cache gc prunes run folders and keeps
 // what a later verify needs working (anything it removed is derived again).
 func TestCacheLsAndGC(t *testing.T) {
-	requireSandbox(t)
+	sandboxtest.Need(t, true)
 	m := fixture(t, "hello", layoutRef(t))
 	cache := t.TempDir()
 	for range 2 {

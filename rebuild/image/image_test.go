@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -16,31 +14,15 @@ import (
 	"github.com/reprove/reprove/rebuild/image"
 	"github.com/reprove/reprove/rebuild/image/imagetest"
 	"github.com/reprove/reprove/rebuild/sandbox/runc"
+	"github.com/reprove/reprove/rebuild/sandbox/sandboxtest"
 )
-
-func needRunc(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "image builds run maintainer scripts in runc, which needs root"
-	} else if _, err := exec.LookPath("runc"); err != nil {
-		why = "runc not installed"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
 
 // TestSameLockSameDigest builds the shell image (Debian's Essential set,
 // configured by dpkg in the sandbox) from one lock in two fresh caches: the
 // digests must be equal. Packages are downloaded once per machine into
 // .cache/debs.
 func TestSameLockSameDigest(t *testing.T) {
-	needRunc(t)
+	sandboxtest.Need(t, true)
 	env, err := imagetest.Prepare("shell")
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // BenchmarkRuncBackend is a trivial build through the Backend with a warm
 // cache: everything reprove adds (overlay, config, log, output, cleanup).
 func BenchmarkRuncBackend(b *testing.B) {
-	needRunc(b)
+	sandboxtest.Need(b, false)
 	layout, digest := sandboxtest.Image(b)
 	r := newRunc(b, options())
 	s := sandbox.Spec{ImageLayout: layout, ImageDigest: digest,
@@ -37,7 +37,7 @@ func BenchmarkRuncBackend(b *testing.B) {
 // BenchmarkBareRunc is `runc run` of the same cached rootfs with a minimal
 // config (runc's own `runc spec` defaults, read-only root): the floor.
 func BenchmarkBareRunc(b *testing.B) {
-	needRunc(b)
+	sandboxtest.Need(b, false)
 	layout, digest := sandboxtest.Image(b)
 	r := newRunc(b, options())
 	entry, err := runc.Rootfs(context.Background(), runc.RootfsRequest{Layout: layout, Digest: digest, CacheDir: b.TempDir(), IDs: r.IDs(), Key: testKey})

@@ -44,26 +44,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needRunc skips when runc cannot be used here, and fails instead on CI.
-func needRunc(t testing.TB) {
-	t.Helper()
-	why := ""
-	if _, err := exec.LookPath("runc"); err != nil {
-		why = "runc not installed (apt-get install -y runc)"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
-
 // needRoot skips a root-mode test when not root.
 func needRoot(t testing.TB) {
 	t.Helper()
-	needRunc(t)
+	sandboxtest.Need(t, false)
 	if os.Geteuid() != 0 {
 		t.Skip("a root-mode test; TestConformanceRootless covers rootless mode")
 	}
@@ -118,7 +102,7 @@ func newRunc(t testing.TB, opts runc.Options) *runc.Runc {
 // TestConformance runs the sandbox conformance suite against runc in the
 // mode this process picks: root mode as root, rootless otherwise.
 func TestConformance(t *testing.T) {
-	needRunc(t)
+	sandboxtest.Need(t, false)
 	sandboxtest.Run(t, sandboxtest.Config{New: func(t testing.TB) sandbox.Backend {
 		return newRunc(t, options())
 	}})
@@ -127,7 +111,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceRootless runs the suite again as an ordinary user with
 // no subordinate ids, in runc's rootless mode with a one-id mapping.
 func TestConformanceRootless(t *testing.T) {
-	needRunc(t)
+	sandboxtest.Need(t, false)
 	sandboxtest.RunAs(t, "reprove-test", "TestConformance")
 }
 
@@ -135,7 +119,7 @@ func TestConformanceRootless(t *testing.T) {
 // in /etc/subuid and /etc/subgid: container ids from 1 map onto it
 // through newuidmap.
 func TestConformanceRootlessRange(t *testing.T) {
-	needRunc(t)
+	sandboxtest.Need(t, false)
 	if os.Geteuid() != 0 {
 		t.Skip("runs as root, to re-run the suite as an ordinary user")
 	}
@@ -294,7 +278,7 @@ func TestRunConcurrentSameCache(t *testing.T) {
 }
 
 func TestRootfsUnpackedOnce(t *testing.T) {
-	needRunc(t)
+	sandboxtest.Need(t, false)
 	layout, digest := sandboxtest.Image(t)
 	cache := t.TempDir()
 	var wg sync.WaitGroup

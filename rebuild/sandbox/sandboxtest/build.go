@@ -1,6 +1,7 @@
 package sandboxtest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ func Image(t testing.TB) (layout, digest string) {
 		}
 		imageLayout, imageDig = filepath.Join(dir, "layout"), dig
 		if imageErr = os.CopyFS(imageLayout, os.DirFS(built)); imageErr == nil {
-			imageErr = worldReadable(dir)
+			imageErr = WorldReadable(dir)
 		}
 	})
 	if imageErr != nil {
@@ -75,7 +76,7 @@ func Probe(t testing.TB) string {
 			probeErr = &buildError{err: err, out: string(out)}
 			return
 		}
-		probeErr = worldReadable(probeDir)
+		probeErr = WorldReadable(probeDir)
 	})
 	if probeErr != nil {
 		t.Fatalf("building the probe: %v", probeErr)
@@ -118,8 +119,13 @@ func Cleanup() {
 	}
 }
 
-// worldReadable lets every user read dir's files and enter its folders.
-func worldReadable(dir string) error {
+// WorldReadable lets every user read dir's files and enter its folders
+// (rootless builds read them as another user). It refuses the temporary
+// folder itself and /.
+func WorldReadable(dir string) error {
+	if dir == filepath.Clean(os.TempDir()) || dir == "/" {
+		return fmt.Errorf("refusing to open up %s", dir)
+	}
 	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.Type()&os.ModeSymlink != 0 {
 			return err

@@ -25,7 +25,7 @@ func RunAs(t *testing.T, name, test string) {
 	if os.Geteuid() != 0 {
 		t.Skip("runs as root, to re-run the suite as an ordinary user")
 	}
-	needContainers(t)
+	Need(t, false)
 	uid, gid := User(t, name)
 	layout, digest := Image(t)
 	probe := Probe(t)

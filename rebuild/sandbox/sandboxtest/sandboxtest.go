@@ -36,7 +36,7 @@ func Run(t *testing.T, cfg Config) {
 		runHelper(t, cfg)
 		return
 	}
-	needContainers(t)
+	Need(t, false)
 	s := &suite{cfg: cfg}
 	s.layout, s.digest = Image(t)
 	s.probe = Probe(t)
@@ -62,13 +62,16 @@ func Run(t *testing.T, cfg Config) {
 	}
 }
 
-// needContainers skips when the checks cannot run here (no runc, say),
-// and fails instead on CI, where they must.
-func needContainers(t testing.TB) {
+// Need skips t unless runc is installed and, when root is set, the test
+// runs as root; on CI (CI=true), where these tests must run, it fails
+// instead.
+func Need(t testing.TB, root bool) {
 	t.Helper()
 	why := ""
 	if _, err := exec.LookPath("runc"); err != nil {
 		why = "runc not installed (apt-get install -y runc)"
+	} else if root && os.Geteuid() != 0 {
+		why = "not root: the test runs containers as root"
 	}
 	if why == "" {
 		return
