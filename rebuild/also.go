@@ -55,26 +55,6 @@ func compareAlso(ctx context.Context, m *manifest.Manifest, outDir string, opts 
 	return nil
 }
 
-// artifactOutput is what the build left at build.output (a file or a
-// folder), found in the copy of its whole /out the way the container saw
-// it, never leaving that folder.
-func artifactOutput(outDir, p string) (string, error) {
-	rel, err := sandbox.OutputRel(p)
-	if err != nil {
-		return "", err
-	}
-	resolved, err := sandbox.ResolveIn(outDir, rel, "/out", true)
-	if err != nil {
-		return "", fmt.Errorf("build output %s: %w", p, err)
-	}
-	if _, err := os.Lstat(resolved); errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%w: nothing at %s", sandbox.ErrNoOutput, p)
-	} else if err != nil {
-		return "", fmt.Errorf("build output %s: %w", p, err)
-	}
-	return resolved, nil
-}
-
 // outputFile is the regular file the build left at the container path p
 // (under /out), found without following links out of the output folder.
 func outputFile(outDir, p string) (string, error) {

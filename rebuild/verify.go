@@ -231,7 +231,8 @@ func verify(ctx context.Context, m *manifest.Manifest, opts Options, res *report
 		opts.step("compare", "%s with the rebuild", m.Artifact.URI)
 		rebuilt := out.Output
 		if output != m.Build.Output {
-			if rebuilt, err = artifactOutput(filepath.Join(runDir, "out"), m.Build.Output); err != nil {
+			// The whole /out came out: find the artifact's file in it.
+			if rebuilt, err = sandbox.FindOutput(filepath.Join(runDir, "out"), m.Build.Output); err != nil {
 				return err
 			}
 		}

@@ -27,7 +27,8 @@ bench_verify() {
 	cache=$work/cache
 	trap 'rm -rf "$work"' RETURN
 	# A manifest reads only below its own folder: the image goes beside it.
-	cp -r "$(echo "${image#oci-layout:}" | sed 's/@.*//')" "$work/image"
+	local layout=${image#oci-layout:}
+	cp -r "${layout%@*}" "$work/image"
 	image=oci-layout:image@${image##*@}
 	printf 'hi\n' > "$work/hi"
 	cat > "$work/reprove.yaml" <<EOM

@@ -182,17 +182,11 @@ func newBuild(spec Spec) (*Build, error) {
 // way the container saw it, never leaving the folder, and copies it into
 // RunDir/out.
 func collectOutput(b *Build, outDir string) (string, error) {
-	rel, _ := OutputRel(b.Spec.Output)
-	resolved, err := ResolveIn(outDir, rel, "/out", true)
+	resolved, err := FindOutput(outDir, b.Spec.Output)
 	if err != nil {
-		return "", fmt.Errorf("build output %s: %w", b.Spec.Output, err)
+		return "", err
 	}
-	if _, err := os.Lstat(resolved); errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%w: nothing at %s", ErrNoOutput, b.Spec.Output)
-	} else if err != nil {
-		return "", fmt.Errorf("build output %s: %w", b.Spec.Output, err)
-	}
-	rel, err = filepath.Rel(outDir, resolved)
+	rel, err := filepath.Rel(outDir, resolved)
 	if err != nil {
 		return "", err
 	}
@@ -201,4 +195,24 @@ func collectOutput(b *Build, outDir string) (string, error) {
 		return "", fmt.Errorf("copying build output %s out of the container: %w", b.Spec.Output, err)
 	}
 	return filepath.Join(dst, rel), nil
+}
+
+// FindOutput is the host path of output (a container path under /out) in
+// outDir, a copy of the build's /out: links resolved the way the container
+// saw them, never leaving outDir. Nothing there is ErrNoOutput.
+func FindOutput(outDir, output string) (string, error) {
+	rel, err := OutputRel(output)
+	if err != nil {
+		return "", err
+	}
+	resolved, err := ResolveIn(outDir, rel, "/out", true)
+	if err != nil {
+		return "", fmt.Errorf("build output %s: %w", output, err)
+	}
+	if _, err := os.Lstat(resolved); errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%w: nothing at %s", ErrNoOutput, output)
+	} else if err != nil {
+		return "", fmt.Errorf("build output %s: %w", output, err)
+	}
+	return resolved, nil
 }
