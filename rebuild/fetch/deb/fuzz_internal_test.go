@@ -17,7 +17,7 @@ import (
 func FuzzIndex(f *testing.F) {
 	f.Add([]byte("Package: hello\nVersion: 2.10-3\nArchitecture: amd64\nSize: 52908\nFilename: pool/main/h/hello/hello_2.10-3_amd64.deb\nSHA256: 0b670a46d38021668afc50a238f6c2df1777cd5eb5bfc610e34c4bf3ba36bcf9\nDepends: libc6 (>= 2.34)\n\n"))
 	f.Add([]byte("Package: hello\nVersion: 2.10-3\nDirectory: pool/main/h/hello\nChecksums-Sha256:\n 0b670a46d38021668afc50a238f6c2df1777cd5eb5bfc610e34c4bf3ba36bcf9 1183 hello_2.10-3.dsc\n"))
-	f.Add([]byte("Package: x\nVersion: 1\nSize: 1\nFilename: ../../etc/passwd\nSHA256: 00\n"))
+	f.Add([]byte("Package: xx\nVersion: 1\nSize: 1\nFilename: pool/../../etc/passwd\nSHA256: 0b670a46d38021668afc50a238f6c2df1777cd5eb5bfc610e34c4bf3ba36bcf9\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pr, err := control.NewParagraphReader(bytes.NewReader(data), nil)
 		if err != nil {
