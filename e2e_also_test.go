@@ -73,3 +73,43 @@ build:
 		})
 	}
 }
+
+// TestVerifyAlsoOutputLeavesOut: an also output the build made a link out
+// of /out (to the host's /etc/passwd, which the published file copies) is
+// not followed: the verify stops naming the output, and nothing is called
+// reproducible.
+func TestVerifyAlsoOutputLeavesOut(t *testing.T) {
+	sandboxtest.Need(t, true)
+	l, d := busyboxImage(t)
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "image"), os.DirFS(l)); err != nil {
+		t.Fatal(err)
+	}
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"tool-1.0": []byte("tool 1.0\n"), "passwd": passwd} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := fmt.Sprintf(`apiVersion: reprove/v1
+name: tool-1.0
+artifact: {uri: "file:tool-1.0", digest: "sha256:%x"}
+also:
+  - {uri: "file:passwd", digest: "sha256:%x", output: /out/pkgs/passwd}
+builder: {image: "oci-layout:image@%s"}
+build:
+  script: mkdir -p /out/pkgs && echo "tool 1.0" > /out/pkgs/tool-1.0 && ln -s /etc/passwd /out/pkgs/passwd
+  output: /out/pkgs/tool-1.0
+`, sha256.Sum256([]byte("tool 1.0\n")), sha256.Sum256(passwd), d)
+	mp := filepath.Join(dir, "reprove.yaml")
+	if err := os.WriteFile(mp, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := reprove(t, t.TempDir(), "verify", "-q", mp)
+	if r.code != 3 || !strings.Contains(r.stderr, "also[0].output") || strings.Contains(r.stdout, "reproducible (") {
+		t.Fatalf("exit %d, want 3 naming also[0].output and no verdict\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
