@@ -109,8 +109,10 @@ func cutSlash(s string) (string, string, bool) {
 	return s, "", false
 }
 
-// usage is the disk usage of p and the latest access or change time of
-// anything under it (a cached entry is read, and so accessed, on every use).
+// usage is the disk usage of p and its last use: the latest change time of
+// anything under it, or access time of a file under it (a cached entry's
+// files are read on every use). A folder's access time is not use: it
+// changes when the folder is listed, as cache ls and gc themselves do.
 func usage(p string) (int64, time.Time) {
 	var size int64
 	var used time.Time
@@ -124,7 +126,7 @@ func usage(p string) (int64, time.Time) {
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			size += st.Blocks * 512
-			if a := time.Unix(st.Atim.Unix()); a.After(used) {
+			if a := time.Unix(st.Atim.Unix()); d.Type().IsRegular() && a.After(used) {
 				used = a
 			}
 		}

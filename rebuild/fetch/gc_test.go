@@ -32,10 +32,17 @@ func gcCache(t *testing.T) (*Cache, time.Time) {
 		must(t, os.MkdirAll(filepath.Join(c.Root, "runs", r, "out"), 0o700))
 		must(t, os.WriteFile(filepath.Join(c.Root, "runs", r, "build.log"), []byte("log of "+r), 0o600))
 	}
+	// Times are set after the walk: a walk lists folders, which may set
+	// their access times to now.
 	age := func(p string, d time.Duration) {
+		var paths []string
 		filepath.WalkDir(p, func(q string, _ os.DirEntry, _ error) error {
-			return os.Chtimes(q, now.Add(-d), now.Add(-d))
+			paths = append(paths, q)
+			return nil
 		})
+		for _, q := range paths {
+			must(t, os.Chtimes(q, now.Add(-d), now.Add(-d)))
+		}
 	}
 	age(c.BlobPath(mustParse(sha([]byte("old input\n")))), 40*24*time.Hour)
 	age(filepath.Join(c.Root, "runs", "r1"), 3*time.Hour)
@@ -86,6 +93,32 @@ func TestGC(t *testing.T) {
 	must(t, err)
 	if n := len(removed(ents, c.Root)); n != len(left) {
 		t.Errorf("a 1-byte cap removes %d of %d entries, want all", n, len(left))
+	}
+}
+
+// Listing the cache (cache ls, and gc's own walk) is not use: a run
+// folder's last use stays what it was, so gc keeps the newest runs.
+func TestListingIsNotUse(t *testing.T) {
+	c, now := gcCache(t)
+	used := func() map[string]time.Time {
+		ents, err := c.Entries()
+		must(t, err)
+		m := map[string]time.Time{}
+		for _, e := range ents {
+			if e.Kind == "run" {
+				m[filepath.Base(e.Path)] = e.Used
+			}
+		}
+		return m
+	}
+	first, second := used(), used()
+	for _, r := range []string{"r1", "r2", "r3"} {
+		if !first[r].Equal(second[r]) {
+			t.Errorf("%s: last use %v, then %v after the cache was listed", r, first[r], second[r])
+		}
+	}
+	if want := now.Add(-3 * time.Hour); !first["r1"].Equal(want.Truncate(time.Second)) && !first["r1"].Equal(want) {
+		t.Errorf("r1 last used %v, want %v", first["r1"], want)
 	}
 }
 
